@@ -1,0 +1,47 @@
+"""The application factory. `create_app(settings)` wires routes, errors and middleware;
+the lifespan builds and closes every client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from auth_api.container import build_container
+from auth_api.health.router import router as health_router
+from auth_api.http.client_ip import parse_networks
+from auth_api.http.middleware import BodySizeLimit
+from auth_api.http.problem import install_problem_handlers
+from auth_api.settings import Settings
+from auth_api.users.router import router as users_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = build_container(settings)
+        app.state.container = container
+        try:
+            await container.backends.users.setup()
+            yield
+        finally:
+            await container.close()
+
+    app = FastAPI(
+        title="quizauth",
+        summary="Users, sessions and auth events for quiz services.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(users_router)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,115 @@
+"""Builds every client and service from the settings, and closes them. The app's
+lifespan owns one Container; nothing connects at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.security.fallback import FallbackRateLimiter
+from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
+from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
+from auth_api.security.stores import RateLimiter, RevocationStore
+from auth_api.settings import Settings
+from auth_api.tokens.access import AccessTokenCodec
+from auth_api.users.memory_store import MemoryUserStore
+from auth_api.users.mongo_store import MongoUserStore
+from auth_api.users.service import AccountService, RateLimits
+from auth_api.users.store import Outbox, UserStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backends:
+    users: UserStore
+    outbox: Outbox
+    revocations: RevocationStore
+    limiter: RateLimiter
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    backends: Backends
+    hasher: PasswordHasher
+    accounts: AccountService
+
+    async def close(self) -> None:
+        for close in reversed(self.backends.closers):
+            await close()
+        self.hasher.close()
+
+
+def embedded_backends() -> Backends:
+    log.warning(
+        "EMBEDDED MODE: users, revocations and events live in this process only and are "
+        "lost on restart. Not for production: set AUTH_MONGO_URL and AUTH_REDIS_URL."
+    )
+    store = MemoryUserStore()
+    return Backends(store, store, MemoryRevocationStore(), MemoryRateLimiter())
+
+
+def connected_backends(settings: Settings) -> Backends:
+    if not (settings.mongo_url and settings.redis_url):
+        raise ValueError("set both AUTH_MONGO_URL and AUTH_REDIS_URL, or neither (embedded)")
+    timeout_ms = int(settings.io_timeout_seconds * 1000)
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        timeoutMS=timeout_ms,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+    )
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.io_timeout_seconds,
+        socket_connect_timeout=settings.io_timeout_seconds,
+        health_check_interval=15,
+    )
+    store = MongoUserStore(mongo, settings.mongo_db)
+    prefix = settings.redis_prefix
+    return Backends(
+        users=store,
+        outbox=store,
+        revocations=RedisRevocationStore(redis, prefix),
+        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
+        closers=[mongo.close, redis.aclose],
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    backends = embedded_backends() if settings.embedded else connected_backends(settings)
+    hasher = PasswordHasher(
+        HashParameters(
+            argon2_memory_kib=settings.argon2_memory_kib,
+            argon2_time_cost=settings.argon2_time_cost,
+            argon2_parallelism=settings.argon2_parallelism,
+            bcrypt_rounds=settings.bcrypt_rounds,
+        ),
+        concurrency=settings.hash_concurrency,
+    )
+    tokens = AccessTokenCodec(
+        secret=settings.signing_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    limits = RateLimits(
+        login_account=settings.login_account_limit,
+        login_ip=settings.login_ip_limit,
+        login_window_seconds=settings.login_window_seconds,
+        register_ip=settings.register_ip_limit,
+        register_window_seconds=settings.register_window_seconds,
+    )
+    accounts = AccountService(
+        backends.users, hasher, tokens, backends.revocations, backends.limiter, limits
+    )
+    return Container(settings, backends, hasher, accounts)

@@ -1,0 +1,103 @@
+"""The service's one error hierarchy. Services raise these; `problem.py` renders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid input field, shown by clients next to that field."""
+
+    field: str
+    message: str
+
+
+class AuthServiceError(Exception):
+    """Base of every error a client may see. `code` is stable; clients branch on it."""
+
+    status: int = 500
+    code: str = "INTERNAL_ERROR"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidCredentials(AuthServiceError):
+    status, code, title = 401, "INVALID_CREDENTIALS", "Invalid credentials"
+
+    def __init__(self) -> None:
+        # One fixed message: unknown email and wrong password must be indistinguishable.
+        super().__init__("The email or password is incorrect.")
+
+
+class NotAuthenticated(AuthServiceError):
+    status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
+
+    def __init__(self) -> None:
+        # Same message for missing, malformed, forged, expired and revoked tokens.
+        super().__init__("A valid bearer token is required.")
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class EmailAlreadyRegistered(AuthServiceError):
+    status, code, title = 409, "EMAIL_ALREADY_REGISTERED", "Email already registered"
+
+    def __init__(self) -> None:
+        super().__init__("An account with this email already exists.")
+
+
+class InvalidInput(AuthServiceError):
+    """422 with per-field problems, for schema and policy failures alike."""
+
+    status, code, title = 422, "VALIDATION_FAILED", "Invalid input"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems) or None)
+
+
+class WeakPassword(InvalidInput):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__([FieldProblem("password", m) for m in messages])
+
+    code = "WEAK_PASSWORD"
+
+
+class MalformedRequest(AuthServiceError):
+    status, code, title = 400, "MALFORMED_REQUEST", "Malformed request"
+
+
+class PayloadTooLarge(AuthServiceError):
+    status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
+
+
+class RateLimited(AuthServiceError):
+    status, code, title = 429, "RATE_LIMITED", "Too many requests"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = max(1, retry_after_seconds)
+        super().__init__(f"Too many attempts. Try again in {self.retry_after_seconds} seconds.")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class DependencyUnavailable(AuthServiceError):
+    """A backing server failed. The body stays generic; the log names the server."""
+
+    status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
+
+    def __init__(self, dependency: str) -> None:
+        self.dependency = dependency
+        super().__init__("The service is temporarily unavailable. Please retry shortly.")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

@@ -1,0 +1,84 @@
+"""An auth event as recorded in the outbox, and its CloudEvents 1.0 envelope."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = "1"
+EVENT_SOURCE = "urn:quizauth:auth-api"
+
+
+class EventType(StrEnum):
+    USER_REGISTERED = "user.registered"
+    USER_LOGGED_IN = "user.logged_in"
+    USER_LOGGED_OUT = "user.logged_out"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """Written in the same document update as the state change it reports."""
+
+    id: str
+    type: EventType
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def create(
+        cls, type_: EventType, subject: str, time: datetime, data: dict[str, Any]
+    ) -> PendingEvent:
+        return cls(id=str(uuid.uuid4()), type=type_, subject=subject, time=time, data=data)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type.value,
+            "subject": self.subject,
+            "time": self.time,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> PendingEvent:
+        return cls(
+            id=doc["id"],
+            type=EventType(doc["type"]),
+            subject=doc["subject"],
+            time=doc["time"],
+            data=dict(doc["data"]),
+        )
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def cloudevent(event: PendingEvent) -> dict[str, Any]:
+    """Structured-mode CloudEvents 1.0 JSON."""
+    return {
+        "specversion": "1.0",
+        "id": event.id,
+        "source": EVENT_SOURCE,
+        "type": event.type.value,
+        "time": rfc3339(event.time),
+        "subject": event.subject,
+        "datacontenttype": "application/json",
+        "schemaversion": SCHEMA_VERSION,
+        "data": event.data,
+    }
+
+
+def encode(event: PendingEvent) -> bytes:
+    return json.dumps(cloudevent(event), separators=(",", ":"), default=_json_default).encode()
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

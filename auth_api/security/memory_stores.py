@@ -1,0 +1,97 @@
+"""In-process twins of the Redis stores: embedded mode, tests, and the per-process
+rate limiter that login falls back to when Redis is down."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from auth_api.security.stores import LimitDecision, LimitRule
+
+Clock = Callable[[], float]
+
+
+class ExpiringDict:
+    """Values with a deadline on a monotonic clock, purged lazily."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._items: dict[str, tuple[float, int]] = {}
+
+    def get(self, key: str) -> tuple[int, float] | None:
+        """The value and its remaining seconds, or None when absent or expired."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        deadline, value = item
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            del self._items[key]
+            return None
+        return value, remaining
+
+    def set(self, key: str, value: int, ttl_seconds: float) -> None:
+        self._items[key] = (self._clock() + ttl_seconds, value)
+
+    def delete(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def purge(self) -> None:
+        now = self._clock()
+        self._items = {k: v for k, v in self._items.items() if v[0] > now}
+
+
+class MemoryRevocationStore:
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._denied = ExpiringDict(clock)
+
+    async def ping(self) -> None:
+        return None
+
+    async def revoke(self, jti: str, ttl_seconds: int) -> None:
+        self._denied.set(f"jti:{jti}", 1, max(ttl_seconds, 1))
+
+    async def is_revoked(self, jti: str, user_id: str, issued_at: int) -> bool:
+        if self._denied.get(f"jti:{jti}") is not None:
+            return True
+        valid_after = self._denied.get(f"user:{user_id}")
+        return valid_after is not None and issued_at < valid_after[0]
+
+    async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
+        self._denied.set(f"user:{user_id}", before, max(ttl_seconds, 1))
+
+
+class MemoryRateLimiter:
+    """Fixed windows per key, same semantics as the Redis script."""
+
+    # Bounds memory under a flood of distinct keys (e.g. spoofed IPs while Redis is down).
+    MAX_KEYS = 100_000
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._counts = ExpiringDict(clock)
+        self._size_checks = 0
+
+    async def hit(self, rules: list[LimitRule]) -> LimitDecision:
+        self._maybe_purge()
+        retry_after = 0.0
+        for rule in rules:
+            current = self._counts.get(rule.key)
+            count, remaining = (current[0] + 1, current[1]) if current else (1, rule.window_seconds)
+            self._counts.set(rule.key, count, remaining)
+            if count > rule.limit:
+                retry_after = max(retry_after, remaining)
+        if retry_after > 0:
+            return LimitDecision(allowed=False, retry_after_seconds=math.ceil(retry_after))
+        return LimitDecision(allowed=True)
+
+    async def reset(self, key: str) -> None:
+        self._counts.delete(key)
+
+    def _maybe_purge(self) -> None:
+        self._size_checks += 1
+        if self._size_checks % 1000 == 0 or len(self._counts) > self.MAX_KEYS:
+            self._counts.purge()

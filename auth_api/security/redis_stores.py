@@ -1,0 +1,101 @@
+"""Redis adapters. Key layout (all under AUTH_REDIS_PREFIX):
+revoked:<jti>             "1", expires when the token would have
+valid-after:<user id>     seconds since epoch; tokens issued earlier are dead
+rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from auth_api.errors import DependencyUnavailable
+from auth_api.security.stores import LimitDecision, LimitRule
+
+# Increments every counter, starts its window on the first hit, and reports the longest
+# wait among the counters over their limit. One script call: atomic and one round trip.
+HIT_SCRIPT = """
+local longest_wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window_ms = tonumber(ARGV[2 * i])
+  local count = redis.call('INCR', key)
+  if count == 1 then
+    redis.call('PEXPIRE', key, window_ms)
+  end
+  if count > limit then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then
+      redis.call('PEXPIRE', key, window_ms)
+      ttl = window_ms
+    end
+    if ttl > longest_wait then longest_wait = ttl end
+  end
+end
+return longest_wait
+"""
+
+
+@asynccontextmanager
+async def redis_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise DependencyUnavailable("redis") from exc
+
+
+class RedisRevocationStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def ping(self) -> None:
+        async with redis_errors():
+            await self._redis.ping()
+
+    async def revoke(self, jti: str, ttl_seconds: int) -> None:
+        async with redis_errors():
+            await self._redis.set(self._jti_key(jti), b"1", ex=max(ttl_seconds, 1))
+
+    async def is_revoked(self, jti: str, user_id: str, issued_at: int) -> bool:
+        async with redis_errors():
+            denied, valid_after = await self._redis.mget(
+                [self._jti_key(jti), self._user_key(user_id)]
+            )
+        return denied is not None or (valid_after is not None and issued_at < int(valid_after))
+
+    async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
+        async with redis_errors():
+            await self._redis.set(self._user_key(user_id), str(before), ex=max(ttl_seconds, 1))
+
+    def _jti_key(self, jti: str) -> str:
+        return f"{self._prefix}revoked:{jti}"
+
+    def _user_key(self, user_id: str) -> str:
+        return f"{self._prefix}valid-after:{user_id}"
+
+
+class RedisRateLimiter:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(HIT_SCRIPT)
+
+    async def hit(self, rules: list[LimitRule]) -> LimitDecision:
+        keys = [f"{self._prefix}rl:{rule.key}" for rule in rules]
+        args: list[int] = []
+        for rule in rules:
+            args += [rule.limit, rule.window_seconds * 1000]
+        async with redis_errors():
+            wait_ms = int(await self._script(keys=keys, args=args))
+        if wait_ms > 0:
+            return LimitDecision(allowed=False, retry_after_seconds=math.ceil(wait_ms / 1000))
+        return LimitDecision(allowed=True)
+
+    async def reset(self, key: str) -> None:
+        async with redis_errors():
+            await self._redis.delete(f"{self._prefix}rl:{key}")

@@ -1,0 +1,114 @@
+"""Service configuration, read from AUTH_* environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Secrets that appear in tutorials and templates; a deployment using one is as good as unsigned.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changethis",
+        "change-me",
+        "changeme",
+        "secret",
+        "your-secret-key",
+        "your-256-bit-secret",
+        "supersecret",
+        "dev-only-insecure-secret-change-me-0000",
+    }
+)
+MIN_SECRET_BYTES = 32
+DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105 - refused outside dev
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Field docs double as the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+
+    env: Environment = Field(Environment.PRODUCTION, description="development, test or production")
+
+    mongo_url: str | None = Field(None, description="MongoDB URL; unset means embedded mode")
+    mongo_db: str = Field("auth", description="MongoDB database name")
+    redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
+    redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
+    kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
+    kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
+    io_timeout_seconds: float = Field(2.0, gt=0, description="Timeout of every outbound call")
+
+    jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret, >= 32 bytes")
+    jwt_issuer: str = Field("quizauth", description="iss claim of issued tokens")
+    jwt_audience: str = Field("quiz-services", description="aud claim of issued tokens")
+    access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
+    jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
+
+    argon2_memory_kib: int = Field(19456, ge=8, description="argon2id memory cost (KiB)")
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes")
+    bcrypt_rounds: int = Field(
+        12, ge=4, le=31, description="bcrypt cost accepted for stored hashes"
+    )
+    hash_concurrency: int = Field(0, ge=0, description="Hashes in flight; 0 means one per CPU")
+
+    login_account_limit: int = Field(10, ge=1, description="Login attempts per account per window")
+    login_ip_limit: int = Field(100, ge=1, description="Login attempts per client IP per window")
+    login_window_seconds: int = Field(900, ge=1, description="Login rate-limit window")
+    register_ip_limit: int = Field(20, ge=1, description="Registrations per client IP per window")
+    register_window_seconds: int = Field(3600, ge=1, description="Registration rate-limit window")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For",
+    )
+    max_body_bytes: int = Field(16384, ge=1024, description="Largest accepted request body")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+    @model_validator(mode="after")
+    def _require_real_secret(self) -> Settings:
+        # Outside development a weak secret means anyone can mint tokens: refuse to start.
+        if self.env is Environment.DEVELOPMENT:
+            if self.jwt_secret is None:
+                self.jwt_secret = SecretStr(DEVELOPMENT_SECRET)
+            return self
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if not secret:
+            raise ValueError("AUTH_JWT_SECRET is required outside AUTH_ENV=development")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if secret.lower() in KNOWN_PLACEHOLDER_SECRETS:
+            raise ValueError("AUTH_JWT_SECRET is a well-known placeholder; generate a random one")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when no server is configured: in-process backends, nothing persisted."""
+        return self.mongo_url is None and self.redis_url is None
+
+    @property
+    def signing_secret(self) -> bytes:
+        if self.jwt_secret is None:  # unreachable: _require_real_secret sets or refuses it
+            raise RuntimeError("no signing secret")
+        return self.jwt_secret.get_secret_value().encode()

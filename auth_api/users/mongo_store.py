@@ -1,0 +1,136 @@
+"""MongoDB user store. Every state change and the event that reports it land in one
+single-document write: the event outbox is an array inside the user's own document,
+so neither can exist without the other, without multi-document transactions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
+from auth_api.events.model import PendingEvent
+from auth_api.users.models import Role, User
+from auth_api.users.store import UserEvents
+
+Document = dict[str, Any]
+PENDING = {"outbox.0": {"$exists": True}}
+
+
+@asynccontextmanager
+async def mongo_errors() -> AsyncIterator[None]:
+    """Turn driver failures into the one error the API renders as 503."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise
+    except PyMongoError as exc:
+        raise DependencyUnavailable("mongodb") from exc
+
+
+def to_document(user: User, event: PendingEvent) -> Document:
+    return {
+        "_id": user.id,
+        "email": user.email,
+        "email_normalized": user.email_normalized,
+        "display_name": user.display_name,
+        "password_hash": user.password_hash,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+        "last_login_at": user.last_login_at,
+        "is_active": user.is_active,
+        "role": user.role.value,
+        "outbox": [event.to_document()],
+    }
+
+
+def from_document(doc: Document) -> User:
+    return User(
+        id=doc["_id"],
+        email=doc["email"],
+        email_normalized=doc["email_normalized"],
+        display_name=doc["display_name"],
+        password_hash=doc["password_hash"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        last_login_at=doc.get("last_login_at"),
+        is_active=bool(doc.get("is_active", True)),
+        role=Role(doc.get("role", Role.USER.value)),
+    )
+
+
+class MongoUserStore:
+    """Implements UserStore and Outbox over the `users` collection."""
+
+    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+        self._client = client
+        self._users: AsyncCollection[Document] = client[database]["users"]
+
+    async def setup(self) -> None:
+        async with mongo_errors():
+            await self._users.create_index(
+                [("email_normalized", ASCENDING)], unique=True, name="email_normalized_unique"
+            )
+
+    async def ping(self) -> None:
+        async with mongo_errors():
+            await self._client.admin.command("ping")
+
+    async def create(self, user: User, event: PendingEvent) -> None:
+        try:
+            async with mongo_errors():
+                await self._users.insert_one(to_document(user, event))
+        except DuplicateKeyError as exc:
+            raise EmailAlreadyRegistered from exc
+
+    async def find_by_email(self, email_normalized: str) -> User | None:
+        return await self._find_one({"email_normalized": email_normalized})
+
+    async def find_by_id(self, user_id: str) -> User | None:
+        return await self._find_one({"_id": user_id})
+
+    async def record_login(
+        self, user_id: str, at: datetime, event: PendingEvent, new_hash: str | None
+    ) -> None:
+        changes: Document = {"last_login_at": at, "updated_at": at}
+        if new_hash is not None:
+            changes["password_hash"] = new_hash
+        update = {"$set": changes, "$push": {"outbox": event.to_document()}}
+        async with mongo_errors():
+            await self._users.update_one({"_id": user_id}, update)
+
+    async def append_event(self, user_id: str, event: PendingEvent) -> None:
+        async with mongo_errors():
+            await self._users.update_one(
+                {"_id": user_id}, {"$push": {"outbox": event.to_document()}}
+            )
+
+    async def pending(self, limit: int) -> list[UserEvents]:
+        async with mongo_errors():
+            cursor = self._users.find(PENDING, {"outbox": 1}).limit(limit)
+            docs = await cursor.to_list()
+        return [
+            UserEvents(doc["_id"], [PendingEvent.from_document(e) for e in doc["outbox"]])
+            for doc in docs
+        ]
+
+    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
+        update = {"$pull": {"outbox": {"id": {"$in": event_ids}}}}
+        async with mongo_errors():
+            await self._users.update_one({"_id": user_id}, update)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        async with mongo_errors():
+            docs = await self._users.find(PENDING, {"outbox.time": 1}).to_list()
+        times = [e["time"] for doc in docs for e in doc["outbox"]]
+        return len(times), min(times, default=None)
+
+    async def _find_one(self, query: Document) -> User | None:
+        async with mongo_errors():
+            doc = await self._users.find_one(query, {"outbox": 0})
+        return from_document(doc) if doc else None

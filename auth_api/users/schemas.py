@@ -1,0 +1,54 @@
+"""Request and response bodies. Requests forbid unknown fields, so nothing a client
+sends can set a role, an id or a hash; strict strings keep operator objects out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from auth_api.passwords.policy import MAX_LENGTH
+from auth_api.users.models import User
+
+# Generous: policy.py gives the precise length message; this only bounds the work.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH * 4)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class StrictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RegisterRequest(StrictRequest):
+    email: Email
+    password: Password
+    display_name: DisplayName | None = None
+
+
+class LoginRequest(StrictRequest):
+    email: Email
+    password: Password
+
+
+class UserResponse(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserResponse:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            created_at=user.created_at,
+        )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int

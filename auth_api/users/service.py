@@ -1,0 +1,165 @@
+"""Registration, login, identity and logout. Framework-free: routers, consumers and a
+CLI can all call it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from auth_api.errors import (
+    FieldProblem,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    RateLimited,
+    WeakPassword,
+)
+from auth_api.events.model import EventType, PendingEvent
+from auth_api.passwords.hasher import PasswordHasher
+from auth_api.passwords.policy import password_problems
+from auth_api.security.stores import LimitRule, RateLimiter, RevocationStore
+from auth_api.tokens.access import AccessClaims, AccessTokenCodec, IssuedToken
+from auth_api.users.emails import login_key, normalize_email
+from auth_api.users.models import User, new_user_id, utc_now
+from auth_api.users.store import UserStore
+
+audit = logging.getLogger("auth_api.audit")
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    login_account: int
+    login_ip: int
+    login_window_seconds: int
+    register_ip: int
+    register_window_seconds: int
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    display_name: str | None
+
+
+def profile(user: User) -> dict[str, object]:
+    """What an event tells consumers about the user: never a hash or a token."""
+    return {"user_id": user.id, "email": user.email, "display_name": user.display_name}
+
+
+class AccountService:
+    def __init__(
+        self,
+        users: UserStore,
+        hasher: PasswordHasher,
+        tokens: AccessTokenCodec,
+        revocations: RevocationStore,
+        limiter: RateLimiter,
+        limits: RateLimits,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._tokens = tokens
+        self._revocations = revocations
+        self._limiter = limiter
+        self._limits = limits
+
+    async def register(self, form: Registration, client_ip: str) -> User:
+        try:
+            email_normalized = normalize_email(form.email)
+        except ValueError as exc:
+            raise InvalidInput([FieldProblem("email", str(exc))]) from exc
+        if problems := password_problems(form.password, email_normalized):
+            raise WeakPassword(problems)
+        await self._throttle(
+            [
+                LimitRule(
+                    f"register:ip:{client_ip}",
+                    self._limits.register_ip,
+                    self._limits.register_window_seconds,
+                )
+            ]
+        )
+        now = utc_now()
+        user = User(
+            id=new_user_id(),
+            email=form.email.strip(),
+            email_normalized=email_normalized,
+            display_name=form.display_name or email_normalized.partition("@")[0],
+            password_hash=await self._hasher.hash(form.password),
+            created_at=now,
+            updated_at=now,
+        )
+        event = PendingEvent.create(
+            EventType.USER_REGISTERED, user.id, now, {**profile(user), "registered_at": now}
+        )
+        await self._users.create(user, event)
+        audit.info("register", extra={"audit": "register", "user_id": user.id})
+        return user
+
+    async def login(self, email: str, password: str, client_ip: str) -> IssuedToken:
+        key = login_key(email)
+        account_rule = self._account_rule(key)
+        await self._throttle([account_rule, self._ip_rule(client_ip)])
+        user = await self._users.find_by_email(key)
+        result = await self._hasher.verify(password, user.password_hash if user else None)
+        if user is None or not result.valid or not user.is_active:
+            audit.info("login failed", extra={"audit": "login_failure", "client_ip": client_ip})
+            raise InvalidCredentials
+        await self._limiter.reset(account_rule.key)
+        now = utc_now()
+        event = PendingEvent.create(
+            EventType.USER_LOGGED_IN,
+            user.id,
+            now,
+            {**profile(user), "logged_in_at": now, "method": "password"},
+        )
+        await self._users.record_login(user.id, now, event, result.new_hash)
+        audit.info("login", extra={"audit": "login_success", "user_id": user.id})
+        return self._tokens.issue(user.id)
+
+    async def authenticate(self, token: str) -> AccessClaims:
+        """Claims of a valid, unrevoked access token. One Redis round trip."""
+        claims = self._tokens.verify(token)
+        if await self._revocations.is_revoked(claims.jti, claims.user_id, claims.issued_at):
+            raise NotAuthenticated
+        return claims
+
+    async def current_user(self, claims: AccessClaims) -> User:
+        user = await self._users.find_by_id(claims.user_id)
+        if user is None or not user.is_active:
+            raise NotAuthenticated
+        return user
+
+    async def logout(self, claims: AccessClaims) -> None:
+        # Revoke before recording the event: an event must never report a logout that
+        # did not happen. If the record fails the client sees 503, not success.
+        await self._revocations.revoke(claims.jti, claims.remaining_seconds())
+        now = utc_now()
+        event = PendingEvent.create(
+            EventType.USER_LOGGED_OUT,
+            claims.user_id,
+            now,
+            {"user_id": claims.user_id, "logged_out_at": now, "scope": "token"},
+        )
+        await self._users.append_event(claims.user_id, event)
+        audit.info("logout", extra={"audit": "logout", "user_id": claims.user_id})
+
+    def _account_rule(self, email_key: str) -> LimitRule:
+        # Hashed so that Redis holds no email addresses.
+        digest = hashlib.sha256(email_key.encode()).hexdigest()[:32]
+        limits = self._limits
+        return LimitRule(
+            f"login:account:{digest}", limits.login_account, limits.login_window_seconds
+        )
+
+    def _ip_rule(self, client_ip: str) -> LimitRule:
+        limits = self._limits
+        return LimitRule(f"login:ip:{client_ip}", limits.login_ip, limits.login_window_seconds)
+
+    async def _throttle(self, rules: list[LimitRule]) -> None:
+        decision = await self._limiter.hit(rules)
+        if not decision.allowed:
+            audit.info("throttled", extra={"audit": "rate_limited", "rule": rules[0].key})
+            raise RateLimited(decision.retry_after_seconds)

@@ -1,0 +1,51 @@
+"""What the service needs from a user store. The Mongo adapter and the in-memory twin
+both implement it, and one contract test suite runs against each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from auth_api.events.model import PendingEvent
+from auth_api.users.models import User
+
+
+@dataclass(frozen=True)
+class UserEvents:
+    """One user's undelivered events, oldest first: the unit of in-order delivery."""
+
+    user_id: str
+    events: list[PendingEvent]
+
+
+class UserStore(Protocol):
+    async def setup(self) -> None:
+        """Create indexes; idempotent."""
+
+    async def ping(self) -> None:
+        """Raise DependencyUnavailable when the server cannot be reached."""
+
+    async def create(self, user: User, event: PendingEvent) -> None:
+        """Insert user and its first event atomically; EmailAlreadyRegistered on a duplicate."""
+
+    async def find_by_email(self, email_normalized: str) -> User | None: ...
+
+    async def find_by_id(self, user_id: str) -> User | None: ...
+
+    async def record_login(
+        self, user_id: str, at: datetime, event: PendingEvent, new_hash: str | None
+    ) -> None:
+        """Set the login time (and an upgraded hash) and record the event in one write."""
+
+    async def append_event(self, user_id: str, event: PendingEvent) -> None: ...
+
+
+class Outbox(Protocol):
+    async def pending(self, limit: int) -> list[UserEvents]:
+        """Users with undelivered events, each user's events in the order recorded."""
+
+    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None: ...
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Number of undelivered events and the time of the oldest."""

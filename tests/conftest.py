@@ -1,0 +1,129 @@
+"""Shared fixtures. Integration tests get session-scoped real servers and, per test,
+their own database, Redis key prefix and topic prefix, so tests cannot leak."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from auth_api.app import create_app
+from auth_api.settings import Settings
+from tests.support.servers import Servers, find_servers
+
+TEST_SECRET = secrets.token_urlsafe(48)
+# Cheap hashing keeps the suite fast; tests about hashing cost set their own parameters.
+FAST_HASHING: dict[str, Any] = {"argon2_memory_kib": 64, "argon2_time_cost": 1}
+
+
+def require_services() -> bool:
+    return os.environ.get("AUTH_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    try:
+        found = find_servers()
+    except Exception as exc:
+        if require_services():
+            pytest.fail(f"real servers required (AUTH_REQUIRE_SERVICES=1): {exc}")
+        pytest.skip(f"real servers unavailable: {exc}")
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def isolation() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:12]
+    return {
+        "mongo_db": f"test_{tag}",
+        "redis_prefix": f"test:{tag}:",
+        "kafka_topic_prefix": f"t{tag}.",
+    }
+
+
+@pytest.fixture
+def make_settings() -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "jwt_secret": TEST_SECRET,
+            **FAST_HASHING,
+            # Explicit, so AUTH_* variables in the environment cannot switch the mode.
+            "mongo_url": None,
+            "redis_url": None,
+            "kafka_bootstrap": None,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+async def real_settings(
+    servers: Servers, isolation: dict[str, str], make_settings: Callable[..., Settings]
+) -> AsyncIterator[Callable[..., Settings]]:
+    def build(**overrides: Any) -> Settings:
+        return make_settings(
+            mongo_url=servers.mongo_url,
+            redis_url=servers.redis_url,
+            kafka_bootstrap=servers.kafka_bootstrap,
+            **isolation,
+            **overrides,
+        )
+
+    yield build
+    await drop_test_data(servers, isolation)
+
+
+async def drop_test_data(servers: Servers, isolation: dict[str, str]) -> None:
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url)
+    try:
+        await mongo.drop_database(isolation["mongo_db"])
+    finally:
+        await mongo.close()
+    redis = Redis.from_url(servers.redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=isolation["redis_prefix"] + "*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def running(app: FastAPI, ip: str = "203.0.113.7") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the app, with its lifespan started and stopped."""
+    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+@pytest.fixture(params=["embedded", "real"])
+async def api_settings(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Callable[..., Settings]:
+    """Settings factory for both modes: every API behaviour test runs against each."""
+    if request.param == "embedded":
+        return make_settings
+    factory: Callable[..., Settings] = request.getfixturevalue("real_settings")
+    return factory
+
+
+@pytest.fixture
+async def api(api_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(api_settings())) as client:
+        yield client

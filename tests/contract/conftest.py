@@ -1,0 +1,59 @@
+"""Each contract test runs against the in-memory twin and the real adapter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
+from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
+from auth_api.users.memory_store import MemoryUserStore
+from auth_api.users.mongo_store import MongoUserStore
+from tests.conftest import drop_test_data
+from tests.support.servers import Servers
+
+
+@pytest.fixture(params=["memory", "mongo"])
+async def user_store(
+    request: pytest.FixtureRequest, isolation: dict[str, str]
+) -> AsyncIterator[MemoryUserStore | MongoUserStore]:
+    if request.param == "memory":
+        yield MemoryUserStore()
+        return
+    servers: Servers = request.getfixturevalue("servers")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    store = MongoUserStore(client, isolation["mongo_db"])
+    await store.setup()
+    yield store
+    await client.close()
+    await drop_test_data(servers, isolation)
+
+
+@pytest.fixture
+async def redis_client(servers: Servers, isolation: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(servers.redis_url)
+    yield client
+    await client.aclose()
+    await drop_test_data(servers, isolation)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def revocations(
+    request: pytest.FixtureRequest, isolation: dict[str, str]
+) -> MemoryRevocationStore | RedisRevocationStore:
+    if request.param == "memory":
+        return MemoryRevocationStore()
+    return RedisRevocationStore(request.getfixturevalue("redis_client"), isolation["redis_prefix"])
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiter(
+    request: pytest.FixtureRequest, isolation: dict[str, str]
+) -> MemoryRateLimiter | RedisRateLimiter:
+    if request.param == "memory":
+        return MemoryRateLimiter()
+    return RedisRateLimiter(request.getfixturevalue("redis_client"), isolation["redis_prefix"])

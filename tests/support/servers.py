@@ -1,0 +1,104 @@
+"""Finds the real MongoDB, Redis and Kafka for a test session, in this order:
+AUTH_* settings in the environment; testcontainers when a Docker daemon answers;
+the project's native launcher, infra/stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = REPO / "infra" / "stack"
+
+
+@dataclass
+class Servers:
+    mongo_url: str
+    redis_url: str
+    kafka_bootstrap: str
+    origin: str
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for step in reversed(self.cleanup):
+            step()
+
+
+class ServersUnavailableError(RuntimeError):
+    pass
+
+
+def from_environment() -> Servers | None:
+    mongo, redis = os.environ.get("AUTH_MONGO_URL"), os.environ.get("AUTH_REDIS_URL")
+    kafka = os.environ.get("AUTH_KAFKA_BOOTSTRAP")
+    if mongo and redis and kafka:
+        return Servers(mongo, redis, kafka, origin="environment")
+    return None
+
+
+def docker_answers() -> bool:
+    try:
+        import docker  # noqa: PLC0415 - optional, only when testcontainers is usable
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+def from_testcontainers() -> Servers | None:
+    if not docker_answers():
+        return None
+    from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
+    from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
+    from testcontainers.redis import RedisContainer  # noqa: PLC0415
+
+    mongo = MongoDbContainer("mongo:7").start()
+    redis = RedisContainer("redis:7").start()
+    kafka = KafkaContainer("apache/kafka:3.9.1").with_kraft().start()
+    redis_url = f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0"
+    servers = Servers(
+        mongo.get_connection_url(), redis_url, kafka.get_bootstrap_server(), "testcontainers"
+    )
+    servers.cleanup += [mongo.stop, redis.stop, kafka.stop]
+    return servers
+
+
+def stack(*args: str, timeout: float = 900) -> str:
+    result = subprocess.run(  # noqa: S603 - fixed command of this repository
+        [str(STACK), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise ServersUnavailableError(
+            f"infra/stack {' '.join(args)} failed:\n{result.stderr[-4000:]}"
+        )
+    return result.stdout
+
+
+def parse_env_line(line: str) -> dict[str, str]:
+    assignments = line.strip().removeprefix("export ").split()
+    return dict(item.split("=", 1) for item in assignments)
+
+
+def from_native_stack() -> Servers:
+    already_running = (
+        subprocess.run(  # noqa: S603
+            [str(STACK), "status"], capture_output=True, check=False, timeout=60
+        ).returncode
+        == 0
+    )
+    stack("up")
+    env = parse_env_line(stack("env"))
+    servers = Servers(
+        env["AUTH_MONGO_URL"], env["AUTH_REDIS_URL"], env["AUTH_KAFKA_BOOTSTRAP"], "infra/stack"
+    )
+    if not already_running:
+        servers.cleanup.append(lambda: stack("down"))
+    return servers
+
+
+def find_servers() -> Servers:
+    return from_environment() or from_testcontainers() or from_native_stack()

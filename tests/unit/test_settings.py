@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from auth_api.settings import Settings
+
+
+@pytest.mark.parametrize("secret", [None, "", "short-secret", "changethis", "secret"])
+def test_production_refuses_missing_short_or_placeholder_secret(secret: str | None) -> None:
+    with pytest.raises(ValidationError):
+        Settings(env="production", jwt_secret=secret, mongo_url=None, redis_url=None)
+
+
+def test_well_known_placeholder_of_full_length_is_refused() -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(env="production", jwt_secret="dev-only-insecure-secret-change-me-0000")
+
+
+def test_development_supplies_a_secret() -> None:
+    settings = Settings(env="development", jwt_secret=None)
+    assert len(settings.signing_secret) >= 32
+
+
+def test_trusted_proxies_parse_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
+    monkeypatch.setenv("AUTH_ENV", "development")
+    assert Settings().trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
+
+
+def test_invalid_proxy_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(env="development", trusted_proxies=["not-a-network"])
