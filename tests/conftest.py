@@ -74,13 +74,12 @@ async def real_settings(
     servers: Servers, isolation: dict[str, str], make_settings: Callable[..., Settings]
 ) -> AsyncIterator[Callable[..., Settings]]:
     def build(**overrides: Any) -> Settings:
-        return make_settings(
-            mongo_url=servers.mongo_url,
-            redis_url=servers.redis_url,
-            kafka_bootstrap=servers.kafka_bootstrap,
-            **isolation,
-            **overrides,
-        )
+        connection = {
+            "mongo_url": servers.mongo_url,
+            "redis_url": servers.redis_url,
+            "kafka_bootstrap": servers.kafka_bootstrap,
+        }
+        return make_settings(**{**connection, **isolation, **overrides})
 
     yield build
     await drop_test_data(servers, isolation)
@@ -113,7 +112,7 @@ async def running(app: FastAPI, ip: str = "203.0.113.7") -> AsyncIterator[httpx.
 
 
 @pytest.fixture(params=["embedded", "real"])
-async def api_settings(
+def api_settings(
     request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
 ) -> Callable[..., Settings]:
     """Settings factory for both modes: every API behaviour test runs against each."""

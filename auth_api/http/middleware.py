@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: the request body size limit."""
+"""The request body size limit, answered in problem+json like every other error.
+(FastAPI's own limit answers outside the app's exception handlers, in another shape.)"""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth_api.http.problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
-    """413 for bodies over the limit, by Content-Length up front or by counting chunks."""
-
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -25,31 +20,33 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None:
+            # The server already holds the body to the declared length.
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._reject(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        buffered = await self._read_bounded(receive)
+        if buffered is None:
             await self._reject(send)
             return
-        received = 0
-        started = False
+        await self.app(scope, _replay(buffered, receive), send)
 
-        async def counting_receive() -> Message:
-            nonlocal received
+    async def _read_bounded(self, receive: Receive) -> list[Message] | None:
+        """A chunked body, read whole unless it passes the limit (then None)."""
+        messages: list[Message] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
@@ -68,3 +65,12 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

@@ -62,9 +62,11 @@ class MemoryUserStore:
         return batches[:limit]
 
     async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
-        done = set(event_ids)
-        remaining = [e for e in self._outbox.get(user_id, []) if e.id not in done]
-        self._outbox[user_id] = remaining
+        queue = self._outbox.get(user_id, [])
+        for event_id in event_ids:
+            if not queue or queue[0].id != event_id:
+                return
+            queue.pop(0)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         events = [e for evs in self._outbox.values() for e in evs]

@@ -120,9 +120,15 @@ class MongoUserStore:
         ]
 
     async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
-        update = {"$pull": {"outbox": {"id": {"$in": event_ids}}}}
+        # Pops from the front, guarded by the id expected there: FerretDB ignores $pull
+        # with a condition, and a guarded $pop is exact on both servers. A concurrent
+        # $push appends at the other end, so it cannot be lost.
         async with mongo_errors():
-            await self._users.update_one({"_id": user_id}, update)
+            for event_id in event_ids:
+                guard = {"_id": user_id, "outbox.0.id": event_id}
+                result = await self._users.update_one(guard, {"$pop": {"outbox": -1}})
+                if result.modified_count == 0:
+                    return
 
     async def backlog(self) -> tuple[int, datetime | None]:
         async with mongo_errors():

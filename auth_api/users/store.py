@@ -45,7 +45,8 @@ class Outbox(Protocol):
     async def pending(self, limit: int) -> list[UserEvents]:
         """Users with undelivered events, each user's events in the order recorded."""
 
-    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None: ...
+    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
+        """Remove delivered events: a prefix of what `pending` returned, in order."""
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Number of undelivered events and the time of the oldest."""

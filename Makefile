@@ -1,0 +1,50 @@
+# The commands the README promises. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve test test-fast lint typecheck format stack-up stack-down stack-status clean
+
+install: ## Install the locked dependencies into .venv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
+	$(UV) sync --frozen
+
+run: install ## Serve on :8000 in embedded mode (in-process backends, nothing kept)
+	AUTH_ENV=development $(UV) run --frozen python -m auth_api serve --host $(HOST) --port $(PORT)
+
+serve: install ## Serve against the servers in the AUTH_* settings
+	$(UV) run --frozen python -m auth_api serve --host $(HOST) --port $(PORT)
+
+test: install lint typecheck ## Lint, type-check, and run the whole suite on the real servers
+	$(UV) run --frozen pytest
+
+test-fast: install ## Only the tests that need no server
+	$(UV) run --frozen pytest -m "not integration" -k "not real and not mongo and not redis"
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+stack-up: ## Start MongoDB (FerretDB), Redis and Kafka on 127.0.0.1
+	infra/stack up
+
+stack-down:
+	infra/stack down
+
+stack-status:
+	infra/stack status
+
+clean:
+	infra/stack down || true
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,173 @@
+"""Behaviours that only the real servers can show: concurrency, several instances,
+timing, and what happens when a server stops."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from auth_api.app import create_app
+from auth_api.settings import Settings
+from tests.conftest import running
+from tests.support.api import (
+    PASSWORD,
+    assert_problem,
+    bearer,
+    login,
+    register,
+    registered_token,
+    unique_email,
+)
+from tests.support.private_stack import PrivateServer
+from tests.support.servers import Servers
+
+pytestmark = pytest.mark.integration
+SettingsFactory = Callable[..., Settings]
+
+
+async def test_concurrent_registrations_of_one_email_create_one_user(
+    real_settings: SettingsFactory, servers: Servers
+) -> None:
+    settings = real_settings(register_ip_limit=100)
+    email = unique_email()
+    async with running(create_app(settings)) as api:
+        responses = await asyncio.gather(*(register(api, email) for _ in range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 19
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(servers.mongo_url)
+    try:
+        users = mongo[settings.mongo_db]["users"]
+        assert await users.count_documents({"email_normalized": email}) == 1
+    finally:
+        await mongo.close()
+
+
+async def test_revocation_through_one_instance_holds_on_another(
+    real_settings: SettingsFactory,
+) -> None:
+    settings = real_settings()
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        _, token = await registered_token(first)
+        assert (await second.get("/auth/me", headers=bearer(token))).status_code == 200
+        assert (await first.post("/auth/logout", headers=bearer(token))).status_code == 204
+        assert_problem(
+            await second.get("/auth/me", headers=bearer(token)), 401, "NOT_AUTHENTICATED"
+        )
+
+
+async def test_rate_limits_are_shared_between_instances(real_settings: SettingsFactory) -> None:
+    settings = real_settings(login_account_limit=3)
+    email = unique_email()
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        await register(first, email)
+        for client in (first, second, first):
+            assert (await login(client, email, "wrong password!")).status_code == 401
+        assert_problem(await login(second, email, "wrong password!"), 429, "RATE_LIMITED")
+
+
+async def test_unknown_email_and_wrong_password_take_the_same_time(
+    real_settings: SettingsFactory,
+) -> None:
+    # Production hash parameters: the equaliser has to hold at the real cost.
+    settings = real_settings(
+        argon2_memory_kib=19456,
+        argon2_time_cost=2,
+        login_account_limit=1000,
+        login_ip_limit=1000,
+    )
+    email = unique_email()
+    async with running(create_app(settings)) as api:
+        await register(api, email)
+        unknown, wrong = [], []
+        for _ in range(3):  # warm-up
+            await login(api, unique_email(), PASSWORD)
+            await login(api, email, "not the password")
+        for _ in range(25):
+            unknown.append(await timed(login(api, unique_email(), PASSWORD), 401))
+            wrong.append(await timed(login(api, email, "not the password"), 401))
+    ratio = statistics.median(unknown) / statistics.median(wrong)
+    assert 0.8 <= ratio <= 1.2, (statistics.median(unknown), statistics.median(wrong))
+
+
+async def timed(call: "asyncio.Future[httpx.Response] | object", status: int) -> float:
+    start = time.perf_counter()
+    response = await call  # type: ignore[misc]
+    elapsed = time.perf_counter() - start
+    assert response.status_code == status
+    return elapsed
+
+
+async def test_redis_down_fails_closed_and_recovers(
+    real_settings: SettingsFactory, private_redis: PrivateServer
+) -> None:
+    settings = real_settings(
+        redis_url=f"redis://127.0.0.1:{private_redis.port}/0", io_timeout_seconds=0.5
+    )
+    async with running(create_app(settings)) as api:
+        email, token = await registered_token(api)
+        private_redis.stop()
+        assert_problem(await api.get("/auth/me", headers=bearer(token)), 503, "SERVICE_UNAVAILABLE")
+        assert_problem(
+            await api.post("/auth/logout", headers=bearer(token)), 503, "SERVICE_UNAVAILABLE"
+        )
+        ready = await api.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["redis"] == "unavailable"
+        private_redis.start()
+        await wait_until_ok(api, token)
+        assert (await api.post("/auth/logout", headers=bearer(token))).status_code == 204
+        assert (await api.get("/auth/me", headers=bearer(token))).status_code == 401
+
+
+async def wait_until_ok(api: httpx.AsyncClient, token: str) -> None:
+    for _ in range(50):
+        if (await api.get("/auth/me", headers=bearer(token))).status_code == 200:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("the service did not recover after Redis came back")
+
+
+async def test_login_throttles_per_process_while_redis_is_down(
+    real_settings: SettingsFactory, private_redis: PrivateServer
+) -> None:
+    settings = real_settings(
+        redis_url=f"redis://127.0.0.1:{private_redis.port}/0",
+        io_timeout_seconds=0.5,
+        login_account_limit=3,
+    )
+    email = unique_email()
+    async with running(create_app(settings)) as api:
+        await register(api, email)
+        private_redis.stop()
+        assert (await login(api, email)).status_code == 200
+        for _ in range(3):
+            assert (await login(api, email, "wrong password!")).status_code == 401
+        assert_problem(await login(api, email, "wrong password!"), 429, "RATE_LIMITED")
+
+
+async def test_mongo_down_is_503_with_a_generic_body_and_recovers(
+    real_settings: SettingsFactory, private_mongo: PrivateServer
+) -> None:
+    settings = real_settings(
+        mongo_url=f"mongodb://127.0.0.1:{private_mongo.port}", io_timeout_seconds=0.5
+    )
+    async with running(create_app(settings)) as api:
+        email, _ = await registered_token(api)
+        private_mongo.stop()
+        body = assert_problem(await register(api), 503, "SERVICE_UNAVAILABLE")
+        assert "mongo" not in body["detail"].lower()
+        assert_problem(await login(api, email), 503, "SERVICE_UNAVAILABLE")
+        assert (await api.get("/health/ready")).json()["checks"]["mongodb"] == "unavailable"
+        private_mongo.start()
+        for _ in range(50):
+            if (await login(api, email)).status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            pytest.fail("the service did not recover after MongoDB came back")

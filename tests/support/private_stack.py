@@ -1,0 +1,49 @@
+"""A second, private instance of one server, for tests that stop and restart it
+without disturbing the servers the rest of the suite shares."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+from tests.support.servers import STACK
+
+PORT_VARIABLES = {"redis": "AUTH_STACK_REDIS_PORT", "mongo": "AUTH_STACK_MONGO_PORT"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class PrivateServer:
+    def __init__(self, name: str, state_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self._env = {
+            **os.environ,
+            "AUTH_STACK_DIR": str(state_dir),
+            PORT_VARIABLES[name]: str(self.port),
+        }
+
+    def start(self) -> None:
+        self._stack("start")
+
+    def stop(self) -> None:
+        self._stack("stop")
+
+    def _stack(self, verb: str) -> None:
+        result = subprocess.run(  # noqa: S603 - fixed command of this repository
+            [str(STACK), verb, self.name],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"infra/stack {verb} {self.name}: {result.stderr[-2000:]}")
