@@ -5,6 +5,7 @@ the project's native launcher, infra/stack."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,13 +41,24 @@ def from_environment() -> Servers | None:
 
 
 def docker_answers() -> bool:
+    """A Docker daemon answers /_ping. Plain sockets: the docker client leaks one here."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        import docker  # noqa: PLC0415 - optional, only when testcontainers is usable
-
-        docker.from_env(timeout=3).ping()
-    except Exception:
+        if host.startswith("unix://"):
+            sock = socket.socket(socket.AF_UNIX)
+            address: str | tuple[str, int] = host.removeprefix("unix://")
+        elif host.startswith("tcp://"):
+            name, _, port = host.removeprefix("tcp://").partition(":")
+            sock, address = socket.socket(), (name, int(port or 2375))
+        else:
+            return False
+        with sock:
+            sock.settimeout(2)
+            sock.connect(address)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b" 200 " in sock.recv(1024)
+    except OSError:
         return False
-    return True
 
 
 def from_testcontainers() -> Servers | None:

@@ -1,0 +1,1 @@
+"""Helpers for infra/stack, the local Redis + FerretDB + Kafka stack (stdlib only)."""
