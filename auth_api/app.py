@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         container = build_container(settings)
         app.state.container = container
         try:
-            await container.backends.users.setup()
+            await container.start()
             yield
         finally:
             await container.close()

@@ -3,6 +3,8 @@ lifespan owns one Container; nothing connects at import time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,6 +12,13 @@ from dataclasses import dataclass, field
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from auth_api.events.publisher import (
+    EventPublisher,
+    KafkaPublisher,
+    MemoryPublisher,
+    UnreachablePublisher,
+)
+from auth_api.events.relay import OutboxRelay
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
@@ -31,6 +40,7 @@ class Backends:
     outbox: Outbox
     revocations: RevocationStore
     limiter: RateLimiter
+    publisher: EventPublisher
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -40,11 +50,32 @@ class Container:
     backends: Backends
     hasher: PasswordHasher
     accounts: AccountService
+    relay: OutboxRelay
+    _relay_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.backends.users.setup()
+        if self.settings.outbox_relay:
+            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
 
     async def close(self) -> None:
+        if self._relay_task is not None:
+            await self._stop_relay(self._relay_task)
+        await self.backends.publisher.close()
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+
+    async def _stop_relay(self, task: asyncio.Task[None]) -> None:
+        # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
+        self.relay.stop()
+        try:
+            async with asyncio.timeout(self.settings.io_timeout_seconds * 2):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def embedded_backends() -> Backends:
@@ -53,7 +84,7 @@ def embedded_backends() -> Backends:
         "lost on restart. Not for production: set AUTH_MONGO_URL and AUTH_REDIS_URL."
     )
     store = MemoryUserStore()
-    return Backends(store, store, MemoryRevocationStore(), MemoryRateLimiter())
+    return Backends(store, store, MemoryRevocationStore(), MemoryRateLimiter(), MemoryPublisher())
 
 
 def connected_backends(settings: Settings) -> Backends:
@@ -80,8 +111,16 @@ def connected_backends(settings: Settings) -> Backends:
         outbox=store,
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
+        publisher=kafka_publisher(settings),
         closers=[mongo.close, redis.aclose],
     )
+
+
+def kafka_publisher(settings: Settings) -> EventPublisher:
+    if settings.kafka_bootstrap is None:
+        log.warning("AUTH_KAFKA_BOOTSTRAP is unset: events are recorded but not delivered")
+        return UnreachablePublisher()
+    return KafkaPublisher(settings.kafka_bootstrap, settings.io_timeout_seconds)
 
 
 def build_container(settings: Settings) -> Container:
@@ -109,7 +148,14 @@ def build_container(settings: Settings) -> Container:
         register_ip=settings.register_ip_limit,
         register_window_seconds=settings.register_window_seconds,
     )
+    relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
     accounts = AccountService(
-        backends.users, hasher, tokens, backends.revocations, backends.limiter, limits
+        backends.users,
+        hasher,
+        tokens,
+        backends.revocations,
+        backends.limiter,
+        limits,
+        on_event_recorded=relay.notify,
     )
-    return Container(settings, backends, hasher, accounts)
+    return Container(settings, backends, hasher, accounts, relay)

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
     kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
+    outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
+    outbox_max_age_seconds: int = Field(
+        300, ge=1, description="/health/ready fails when an undelivered event is older"
+    )
     io_timeout_seconds: float = Field(2.0, gt=0, description="Timeout of every outbound call")
 
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret, >= 32 bytes")

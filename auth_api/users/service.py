@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from auth_api.errors import (
@@ -57,6 +58,7 @@ class AccountService:
         revocations: RevocationStore,
         limiter: RateLimiter,
         limits: RateLimits,
+        on_event_recorded: Callable[[], None] = lambda: None,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -64,6 +66,7 @@ class AccountService:
         self._revocations = revocations
         self._limiter = limiter
         self._limits = limits
+        self._on_event_recorded = on_event_recorded
 
     async def register(self, form: Registration, client_ip: str) -> User:
         try:
@@ -95,6 +98,7 @@ class AccountService:
             EventType.USER_REGISTERED, user.id, now, {**profile(user), "registered_at": now}
         )
         await self._users.create(user, event)
+        self._on_event_recorded()
         audit.info("register", extra={"audit": "register", "user_id": user.id})
         return user
 
@@ -116,6 +120,7 @@ class AccountService:
             {**profile(user), "logged_in_at": now, "method": "password"},
         )
         await self._users.record_login(user.id, now, event, result.new_hash)
+        self._on_event_recorded()
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
         return self._tokens.issue(user.id)
 
@@ -144,6 +149,7 @@ class AccountService:
             {"user_id": claims.user_id, "logged_out_at": now, "scope": "token"},
         )
         await self._users.append_event(claims.user_id, event)
+        self._on_event_recorded()
         audit.info("logout", extra={"audit": "logout", "user_id": claims.user_id})
 
     def _account_rule(self, email_key: str) -> LimitRule:

@@ -1,0 +1,52 @@
+"""Readiness: can this instance serve requests and deliver its events?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auth_api.errors import DependencyUnavailable
+from auth_api.security.stores import RevocationStore
+from auth_api.users.models import utc_now
+from auth_api.users.store import Outbox, UserStore
+
+
+@dataclass
+class Readiness:
+    checks: dict[str, str] = field(default_factory=dict)
+    outbox: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        servers_ok = all(value == "ok" for value in self.checks.values())
+        return servers_ok and self.outbox.get("status") == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        status = "ready" if self.ready else "not ready"
+        return {"status": status, "checks": self.checks, "outbox": self.outbox}
+
+
+async def check_readiness(
+    users: UserStore, revocations: RevocationStore, outbox: Outbox, max_age_seconds: int
+) -> Readiness:
+    readiness = Readiness()
+    for name, ping in (("mongodb", users.ping), ("redis", revocations.ping)):
+        try:
+            await ping()
+            readiness.checks[name] = "ok"
+        except DependencyUnavailable:
+            readiness.checks[name] = "unavailable"
+    readiness.outbox = await outbox_status(outbox, max_age_seconds)
+    return readiness
+
+
+async def outbox_status(outbox: Outbox, max_age_seconds: int) -> dict[str, Any]:
+    """Backlog size and age; stale when the oldest event has waited longer than allowed,
+    which means delivery to Kafka is stuck."""
+    try:
+        count, oldest = await outbox.backlog()
+    except DependencyUnavailable:
+        return {"status": "unknown"}
+    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
+    status = "stale" if age > max_age_seconds else "ok"
+    return {"status": status, "backlog": count, "oldest_age_seconds": round(age, 3)}
