@@ -14,7 +14,9 @@ from auth_api.health.router import router as health_router
 from auth_api.http.client_ip import parse_networks
 from auth_api.http.middleware import BodySizeLimit
 from auth_api.http.problem import install_problem_handlers
+from auth_api.sessions.router import router as sessions_router
 from auth_api.settings import Settings
+from auth_api.tokens.router import router as tokens_router
 from auth_api.users.router import router as users_router
 
 log = logging.getLogger(__name__)
@@ -43,5 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(users_router)
+    app.include_router(sessions_router)
+    app.include_router(tokens_router)
     app.include_router(health_router)
     return app

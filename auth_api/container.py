@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
@@ -24,12 +25,17 @@ from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
 from auth_api.security.stores import RateLimiter, RevocationStore
-from auth_api.settings import Settings
+from auth_api.sessions.models import SessionPolicy
+from auth_api.sessions.service import SessionService
+from auth_api.settings import Settings, SigningAlgorithm
 from auth_api.tokens.access import AccessTokenCodec
+from auth_api.tokens.authenticator import Authenticator
+from auth_api.tokens.introspection import parse_clients
+from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
 from auth_api.users.memory_store import MemoryUserStore
 from auth_api.users.mongo_store import MongoUserStore
 from auth_api.users.service import AccountService, RateLimits
-from auth_api.users.store import Outbox, UserStore
+from auth_api.users.store import Outbox, SessionStore, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Backends:
     users: UserStore
+    sessions: SessionStore
     outbox: Outbox
     revocations: RevocationStore
     limiter: RateLimiter
@@ -44,12 +51,21 @@ class Backends:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Services:
+    accounts: AccountService
+    sessions: SessionService
+    authenticator: Authenticator
+    codec: AccessTokenCodec
+    introspection_clients: dict[str, str]
+
+
 @dataclass
 class Container:
     settings: Settings
     backends: Backends
     hasher: PasswordHasher
-    accounts: AccountService
+    services: Services
     relay: OutboxRelay
     _relay_task: asyncio.Task[None] | None = None
 
@@ -84,7 +100,14 @@ def embedded_backends() -> Backends:
         "lost on restart. Not for production: set AUTH_MONGO_URL and AUTH_REDIS_URL."
     )
     store = MemoryUserStore()
-    return Backends(store, store, MemoryRevocationStore(), MemoryRateLimiter(), MemoryPublisher())
+    return Backends(
+        users=store,
+        sessions=store,
+        outbox=store,
+        revocations=MemoryRevocationStore(),
+        limiter=MemoryRateLimiter(),
+        publisher=MemoryPublisher(),
+    )
 
 
 def connected_backends(settings: Settings) -> Backends:
@@ -108,6 +131,7 @@ def connected_backends(settings: Settings) -> Backends:
     prefix = settings.redis_prefix
     return Backends(
         users=store,
+        sessions=store,
         outbox=store,
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
@@ -123,39 +147,76 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
     return KafkaPublisher(settings.kafka_bootstrap, settings.io_timeout_seconds)
 
 
-def build_container(settings: Settings) -> Container:
-    backends = embedded_backends() if settings.embedded else connected_backends(settings)
-    hasher = PasswordHasher(
-        HashParameters(
-            argon2_memory_kib=settings.argon2_memory_kib,
-            argon2_time_cost=settings.argon2_time_cost,
-            argon2_parallelism=settings.argon2_parallelism,
-            bcrypt_rounds=settings.bcrypt_rounds,
-        ),
-        concurrency=settings.hash_concurrency,
+def build_keys(settings: Settings) -> KeySet:
+    if settings.jwt_algorithm is SigningAlgorithm.HS256 or settings.jwt_keys_dir is None:
+        return KeySet(hmac_key(settings.signing_secret))
+    return load_key_directory(settings.jwt_keys_dir)
+
+
+def build_hasher(settings: Settings) -> PasswordHasher:
+    params = HashParameters(
+        argon2_memory_kib=settings.argon2_memory_kib,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_parallelism=settings.argon2_parallelism,
+        bcrypt_rounds=settings.bcrypt_rounds,
     )
-    tokens = AccessTokenCodec(
-        secret=settings.signing_secret,
+    return PasswordHasher(params, concurrency=settings.hash_concurrency)
+
+
+def build_codec(settings: Settings) -> AccessTokenCodec:
+    return AccessTokenCodec(
+        keys=build_keys(settings),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
         leeway_seconds=settings.jwt_leeway_seconds,
     )
-    limits = RateLimits(
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    return RateLimits(
         login_account=settings.login_account_limit,
         login_ip=settings.login_ip_limit,
         login_window_seconds=settings.login_window_seconds,
         register_ip=settings.register_ip_limit,
         register_window_seconds=settings.register_window_seconds,
     )
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        absolute_lifetime=timedelta(seconds=settings.session_lifetime_seconds),
+        idle_timeout=timedelta(seconds=settings.session_idle_seconds),
+        reuse_grace=timedelta(seconds=settings.refresh_grace_seconds),
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    backends = embedded_backends() if settings.embedded else connected_backends(settings)
+    hasher = build_hasher(settings)
+    codec = build_codec(settings)
     relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
+    sessions = SessionService(
+        backends.sessions,
+        codec,
+        backends.revocations,
+        session_policy(settings),
+        settings.refresh_rotation_key,
+        on_event_recorded=relay.notify,
+    )
     accounts = AccountService(
         backends.users,
         hasher,
-        tokens,
-        backends.revocations,
+        sessions,
         backends.limiter,
-        limits,
+        rate_limits(settings),
         on_event_recorded=relay.notify,
     )
-    return Container(settings, backends, hasher, accounts, relay)
+    services = Services(
+        accounts=accounts,
+        sessions=sessions,
+        authenticator=Authenticator(codec, backends.revocations),
+        codec=codec,
+        introspection_clients=parse_clients(settings.introspection_clients),
+    )
+    return Container(settings, backends, hasher, services, relay)

@@ -47,6 +47,40 @@ class NotAuthenticated(AuthServiceError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class InvalidRefreshToken(AuthServiceError):
+    status, code, title = 401, "INVALID_REFRESH_TOKEN", "Invalid refresh token"
+
+    def __init__(self) -> None:
+        super().__init__("The refresh token is invalid, expired or revoked. Log in again.")
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """A spent token came back: someone holds a copy. The session has been ended."""
+
+    code = "REFRESH_TOKEN_REUSED"
+
+
+class SessionNotFound(AuthServiceError):
+    status, code, title = 404, "SESSION_NOT_FOUND", "Session not found"
+
+    def __init__(self) -> None:
+        super().__init__("No active session with this id belongs to you.")
+
+
+class InvalidClient(AuthServiceError):
+    status, code, title = 401, "INVALID_CLIENT", "Invalid client credentials"
+
+    def __init__(self) -> None:
+        super().__init__("Introspection requires valid service credentials.")
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="introspection"'}
+
+
+class CsrfRejected(AuthServiceError):
+    status, code, title = 403, "CSRF_REJECTED", "Cross-site request refused"
+
+
 class EmailAlreadyRegistered(AuthServiceError):
     status, code, title = 409, "EMAIL_ALREADY_REGISTERED", "Email already registered"
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -32,6 +34,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class SigningAlgorithm(StrEnum):
+    HS256 = "HS256"
+    ES256 = "ES256"
+    EDDSA = "EdDSA"
+    RS256 = "RS256"
+
+
 class Settings(BaseSettings):
     """Every knob of the service. Field docs double as the README's settings table."""
 
@@ -54,9 +63,31 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret, >= 32 bytes")
     jwt_issuer: str = Field("quizauth", description="iss claim of issued tokens")
     jwt_audience: str = Field("quiz-services", description="aud claim of issued tokens")
+    jwt_algorithm: SigningAlgorithm = Field(
+        SigningAlgorithm.HS256, description="HS256, or ES256/EdDSA/RS256 with AUTH_JWT_KEYS_DIR"
+    )
+    jwt_keys_dir: Path | None = Field(
+        None, description="Directory of private keys and keys.json (python -m auth_api keys)"
+    )
     access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
 
+    session_lifetime_seconds: int = Field(
+        30 * 86400, ge=60, description="Absolute session lifetime (refresh tokens end with it)"
+    )
+    session_idle_seconds: int = Field(
+        7 * 86400, ge=60, description="A session unused for this long ends"
+    )
+    refresh_grace_seconds: int = Field(
+        5, ge=0, le=60, description="A spent refresh token retried within this gets the same reply"
+    )
+    introspection_clients: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated client_id:secret pairs for introspection"
+    )
+    web_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra origins allowed to use the refresh cookie (same origin always is)",
+    )
     argon2_memory_kib: int = Field(19456, ge=8, description="argon2id memory cost (KiB)")
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes")
@@ -76,9 +107,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(16384, ge=1024, description="Largest accepted request body")
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "introspection_clients", "web_origins", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
+    def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -106,10 +137,21 @@ class Settings(BaseSettings):
             raise ValueError("AUTH_JWT_SECRET is a well-known placeholder; generate a random one")
         return self
 
+    @model_validator(mode="after")
+    def _asymmetric_needs_keys(self) -> Settings:
+        if self.jwt_algorithm is not SigningAlgorithm.HS256 and self.jwt_keys_dir is None:
+            raise ValueError(f"AUTH_JWT_ALGORITHM={self.jwt_algorithm} needs AUTH_JWT_KEYS_DIR")
+        return self
+
     @property
     def embedded(self) -> bool:
         """True when no server is configured: in-process backends, nothing persisted."""
         return self.mongo_url is None and self.redis_url is None
+
+    @property
+    def refresh_rotation_key(self) -> bytes:
+        """A key of its own for refresh-token derivation, derived from the secret."""
+        return hmac.new(self.signing_secret, b"quizauth refresh rotation", "sha256").digest()
 
     @property
     def signing_secret(self) -> bytes:

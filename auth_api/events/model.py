@@ -17,6 +17,7 @@ class EventType(StrEnum):
     USER_REGISTERED = "user.registered"
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGGED_OUT = "user.logged_out"
+    SESSION_REVOKED = "session.revoked"
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from auth_api.container import Container
+from auth_api.container import Container, Services
 from auth_api.errors import NotAuthenticated
 from auth_api.http.client_ip import client_ip
+from auth_api.settings import Settings
 from auth_api.tokens.access import AccessClaims
-from auth_api.users.service import AccountService
 
 # auto_error=False: we raise our own 401 problem, with the WWW-Authenticate header.
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /auth/login")
@@ -22,8 +22,12 @@ def get_container(request: Request) -> Container:
     return container
 
 
-def get_accounts(request: Request) -> AccountService:
-    return get_container(request).accounts
+def get_services(request: Request) -> Services:
+    return get_container(request).services
+
+
+def get_settings(request: Request) -> Settings:
+    return get_container(request).settings
 
 
 def get_client_ip(request: Request) -> str:
@@ -32,16 +36,22 @@ def get_client_ip(request: Request) -> str:
     return client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
+def get_user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:256]
+
+
 async def get_claims(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> AccessClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated
-    return await get_accounts(request).authenticate(credentials.credentials)
+    return await get_services(request).authenticator.authenticate(credentials.credentials)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
-AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientIpDep = Annotated[str, Depends(get_client_ip)]
+UserAgentDep = Annotated[str, Depends(get_user_agent)]
 ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]

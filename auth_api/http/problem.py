@@ -15,6 +15,7 @@ from auth_api.errors import AuthServiceError, DependencyUnavailable, FieldProble
 log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://quizauth.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+PROBLEM: dict[str, Any] = {"description": "Problem details", "content": {MEDIA_TYPE: {}}}
 
 # Statuses Starlette raises itself, mapped to our stable codes.
 HTTP_CODES = {

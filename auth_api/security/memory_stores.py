@@ -55,14 +55,20 @@ class MemoryRevocationStore:
     async def revoke(self, jti: str, ttl_seconds: int) -> None:
         self._denied.set(f"jti:{jti}", 1, max(ttl_seconds, 1))
 
-    async def is_revoked(self, jti: str, user_id: str, issued_at: int) -> bool:
+    async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
         if self._denied.get(f"jti:{jti}") is not None:
+            return True
+        if self._denied.get(f"session:{session_id}") is not None:
             return True
         valid_after = self._denied.get(f"user:{user_id}")
         return valid_after is not None and issued_at < valid_after[0]
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         self._denied.set(f"user:{user_id}", before, max(ttl_seconds, 1))
+
+    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
+        for session_id in session_ids:
+            self._denied.set(f"session:{session_id}", 1, max(ttl_seconds, 1))
 
 
 class MemoryRateLimiter:

@@ -61,12 +61,21 @@ class RedisRevocationStore:
         async with redis_errors():
             await self._redis.set(self._jti_key(jti), b"1", ex=max(ttl_seconds, 1))
 
-    async def is_revoked(self, jti: str, user_id: str, issued_at: int) -> bool:
+    async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
+        keys = [self._jti_key(jti), self._session_key(session_id), self._user_key(user_id)]
         async with redis_errors():
-            denied, valid_after = await self._redis.mget(
-                [self._jti_key(jti), self._user_key(user_id)]
-            )
-        return denied is not None or (valid_after is not None and issued_at < int(valid_after))
+            token_denied, session_denied, valid_after = await self._redis.mget(keys)
+        if token_denied is not None or session_denied is not None:
+            return True
+        return valid_after is not None and issued_at < int(valid_after)
+
+    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
+        if not session_ids:
+            return
+        async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.set(self._session_key(session_id), b"1", ex=max(ttl_seconds, 1))
+            await pipe.execute()
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         async with redis_errors():
@@ -74,6 +83,9 @@ class RedisRevocationStore:
 
     def _jti_key(self, jti: str) -> str:
         return f"{self._prefix}revoked:{jti}"
+
+    def _session_key(self, session_id: str) -> str:
+        return f"{self._prefix}revoked-session:{session_id}"
 
     def _user_key(self, user_id: str) -> str:
         return f"{self._prefix}valid-after:{user_id}"

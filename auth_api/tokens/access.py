@@ -1,4 +1,5 @@
-"""Access tokens: short-lived JWTs, every claim required, one pinned algorithm."""
+"""Access tokens: short-lived JWTs, every claim required, the algorithm pinned by the
+key id rather than chosen by the token."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import dataclass
 import jwt
 
 from auth_api.errors import NotAuthenticated
+from auth_api.tokens.keys import KeySet
 
-ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
-REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "iss", "aud", "token_type"]
+REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "iss", "aud", "token_type", "sid"]
 # Far above any token we issue; decoding a megabyte of base64 is wasted work.
 MAX_TOKEN_LENGTH = 4096
 
@@ -28,6 +29,7 @@ class IssuedToken:
 class AccessClaims:
     user_id: str
     jti: str
+    session_id: str
     issued_at: int
     expires_at: int
 
@@ -37,40 +39,46 @@ class AccessClaims:
 
 class AccessTokenCodec:
     def __init__(
-        self, secret: bytes, issuer: str, audience: str, ttl_seconds: int, leeway_seconds: int
+        self, keys: KeySet, issuer: str, audience: str, ttl_seconds: int, leeway_seconds: int
     ) -> None:
-        self._secret = secret
-        self._issuer = issuer
-        self._audience = audience
-        self._ttl = ttl_seconds
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
         self._leeway = leeway_seconds
 
-    def issue(self, user_id: str) -> IssuedToken:
+    def issue(self, user_id: str, session_id: str) -> IssuedToken:
         now = int(time.time())
         jti = secrets.token_urlsafe(16)  # 128 random bits
         claims = {
             "sub": user_id,
             "jti": jti,
+            "sid": session_id,
             "iat": now,
-            "exp": now + self._ttl,
-            "iss": self._issuer,
-            "aud": self._audience,
+            "exp": now + self.ttl_seconds,
+            "iss": self.issuer,
+            "aud": self.audience,
             "token_type": ACCESS_TOKEN_TYPE,
         }
-        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": "at+jwt"})
-        return IssuedToken(token=token, jti=jti, expires_in=self._ttl)
+        key = self.keys.active
+        headers = {"typ": "at+jwt", "kid": key.kid}
+        token = jwt.encode(claims, key.signing, algorithm=key.algorithm, headers=headers)
+        return IssuedToken(token=token, jti=jti, expires_in=self.ttl_seconds)
 
     def verify(self, token: str) -> AccessClaims:
         """Claims of a genuine, unexpired access token; NotAuthenticated for anything else."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated
         try:
+            key = self.keys.for_kid(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise NotAuthenticated
             claims = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=self._issuer,
+                key.verifying,
+                algorithms=[key.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
                 leeway=self._leeway,
                 options={"require": REQUIRED_CLAIMS},
             )
@@ -80,14 +88,16 @@ class AccessTokenCodec:
 
     @staticmethod
     def _to_claims(claims: dict[str, object]) -> AccessClaims:
-        sub, jti, iat, exp = claims["sub"], claims["jti"], claims["iat"], claims["exp"]
+        sub, jti, sid = claims["sub"], claims["jti"], claims["sid"]
+        iat, exp = claims["iat"], claims["exp"]
         if claims["token_type"] != ACCESS_TOKEN_TYPE:
             raise NotAuthenticated
         if not (
             isinstance(sub, str)
             and isinstance(jti, str)
+            and isinstance(sid, str)
             and isinstance(iat, int)
             and isinstance(exp, int)
         ):
             raise NotAuthenticated
-        return AccessClaims(user_id=sub, jti=jti, issued_at=iat, expires_at=exp)
+        return AccessClaims(user_id=sub, jti=jti, session_id=sid, issued_at=iat, expires_at=exp)

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from auth_api.errors import EmailAlreadyRegistered
 from auth_api.events.model import PendingEvent
+from auth_api.sessions.models import Session
 from auth_api.users.models import User
-from auth_api.users.store import UserEvents
+from auth_api.users.store import LoginRecord, UserEvents
 
 
 class MemoryUserStore:
-    """Implements both UserStore and Outbox over dicts, mirroring the Mongo adapter."""
+    """Implements UserStore, SessionStore and Outbox over dicts, like the Mongo adapter."""
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
@@ -35,23 +36,56 @@ class MemoryUserStore:
 
     async def find_by_email(self, email_normalized: str) -> User | None:
         user_id = self._by_email.get(email_normalized)
-        return await self.find_by_id(user_id) if user_id else None
+        user = self._users.get(user_id) if user_id else None
+        return copy.deepcopy(user) if user else None
 
     async def find_by_id(self, user_id: str) -> User | None:
         user = self._users.get(user_id)
-        return copy.deepcopy(user) if user else None
+        if user is None:
+            return None
+        found = copy.deepcopy(user)
+        found.sessions = {}  # as the Mongo adapter: /auth/me does not load sessions
+        return found
 
-    async def record_login(
-        self, user_id: str, at: datetime, event: PendingEvent, new_hash: str | None
-    ) -> None:
-        user = self._users.get(user_id)
+    async def record_login(self, login: LoginRecord) -> None:
+        user = self._users.get(login.user_id)
         if user is None:
             return
-        user.last_login_at = at
-        user.updated_at = at
-        if new_hash is not None:
-            user.password_hash = new_hash
+        user.last_login_at = user.updated_at = login.at
+        if login.new_hash is not None:
+            user.password_hash = login.new_hash
+        for stale in login.stale_session_ids:
+            user.sessions.pop(stale, None)
+        user.sessions[login.session.id] = login.session
+        self._outbox.setdefault(login.user_id, []).append(login.event)
+
+    async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
+        user = self._users.get(user_id)
+        return dict(user.sessions) if user else None
+
+    async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
+        user = self._users.get(user_id)
+        current = user.sessions.get(session.id) if user else None
+        if user is None or current is None:
+            return False
+        if current.refresh_hash != expected_hash or current.revoked_at is not None:
+            return False
+        user.sessions[session.id] = session
+        return True
+
+    async def end_sessions(
+        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+    ) -> bool:
+        user = self._users.get(user_id)
+        if user is None:
+            return False
+        stored = [user.sessions.get(s.id) for s in ended]
+        if only_if_active and any(s is None or s.revoked_at is not None for s in stored):
+            return False
+        for session in ended:
+            user.sessions[session.id] = session
         self._outbox.setdefault(user_id, []).append(event)
+        return True
 
     async def append_event(self, user_id: str, event: PendingEvent) -> None:
         if user_id in self._users:

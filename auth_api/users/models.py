@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from auth_api.sessions.models import Session
+
 
 class Role(StrEnum):
     USER = "user"
@@ -35,4 +37,5 @@ class User:
     last_login_at: datetime | None = None
     is_active: bool = True
     role: Role = Role.USER
-    extra: dict[str, object] = field(default_factory=dict)
+    # Loaded only where needed (login); /auth/me does not read them.
+    sessions: dict[str, Session] = field(default_factory=dict)

@@ -15,8 +15,10 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
 from auth_api.events.model import PendingEvent
+from auth_api.sessions.documents import session_to_document, sessions_from_document
+from auth_api.sessions.models import Session
 from auth_api.users.models import Role, User
-from auth_api.users.store import UserEvents
+from auth_api.users.store import LoginRecord, UserEvents
 
 Document = dict[str, Any]
 PENDING = {"outbox.0": {"$exists": True}}
@@ -46,6 +48,7 @@ def to_document(user: User, event: PendingEvent) -> Document:
         "is_active": user.is_active,
         "role": user.role.value,
         "outbox": [event.to_document()],
+        "sessions": {},
     }
 
 
@@ -61,11 +64,12 @@ def from_document(doc: Document) -> User:
         last_login_at=doc.get("last_login_at"),
         is_active=bool(doc.get("is_active", True)),
         role=Role(doc.get("role", Role.USER.value)),
+        sessions=sessions_from_document(doc),
     )
 
 
 class MongoUserStore:
-    """Implements UserStore and Outbox over the `users` collection."""
+    """Implements UserStore, SessionStore and Outbox over the `users` collection."""
 
     def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
         self._client = client
@@ -89,20 +93,50 @@ class MongoUserStore:
             raise EmailAlreadyRegistered from exc
 
     async def find_by_email(self, email_normalized: str) -> User | None:
-        return await self._find_one({"email_normalized": email_normalized})
+        return await self._find_one({"email_normalized": email_normalized}, {"outbox": 0})
 
     async def find_by_id(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id})
+        return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
 
-    async def record_login(
-        self, user_id: str, at: datetime, event: PendingEvent, new_hash: str | None
-    ) -> None:
-        changes: Document = {"last_login_at": at, "updated_at": at}
-        if new_hash is not None:
-            changes["password_hash"] = new_hash
+    async def record_login(self, login: LoginRecord) -> None:
+        session = login.session
+        changes: Document = {
+            "last_login_at": login.at,
+            "updated_at": login.at,
+            f"sessions.{session.id}": session_to_document(session),
+        }
+        if login.new_hash is not None:
+            changes["password_hash"] = login.new_hash
+        update: Document = {"$set": changes, "$push": {"outbox": login.event.to_document()}}
+        if login.stale_session_ids:
+            update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
+        async with mongo_errors():
+            await self._users.update_one({"_id": login.user_id}, update)
+
+    async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
+        async with mongo_errors():
+            doc = await self._users.find_one({"_id": user_id}, {"sessions": 1})
+        return sessions_from_document(doc) if doc else None
+
+    async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
+        path = f"sessions.{session.id}"
+        guard = {"_id": user_id, f"{path}.refresh_hash": expected_hash, f"{path}.revoked_at": None}
+        update = {"$set": {path: session_to_document(session)}}
+        async with mongo_errors():
+            result = await self._users.update_one(guard, update)
+        return result.modified_count == 1
+
+    async def end_sessions(
+        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+    ) -> bool:
+        guard: Document = {"_id": user_id}
+        if only_if_active:
+            guard.update({f"sessions.{s.id}.revoked_at": None for s in ended})
+        changes = {f"sessions.{s.id}": session_to_document(s) for s in ended}
         update = {"$set": changes, "$push": {"outbox": event.to_document()}}
         async with mongo_errors():
-            await self._users.update_one({"_id": user_id}, update)
+            result = await self._users.update_one(guard, update)
+        return result.modified_count == 1
 
     async def append_event(self, user_id: str, event: PendingEvent) -> None:
         async with mongo_errors():
@@ -136,7 +170,7 @@ class MongoUserStore:
         times = [e["time"] for doc in docs for e in doc["outbox"]]
         return len(times), min(times, default=None)
 
-    async def _find_one(self, query: Document) -> User | None:
+    async def _find_one(self, query: Document, projection: Document) -> User | None:
         async with mongo_errors():
-            doc = await self._users.find_one(query, {"outbox": 0})
+            doc = await self._users.find_one(query, projection)
         return from_document(doc) if doc else None

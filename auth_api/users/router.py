@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from auth_api.http.deps import AccountsDep, ClaimsDep, ClientIpDep
-from auth_api.http.problem import MEDIA_TYPE
-from auth_api.users.schemas import LoginRequest, RegisterRequest, TokenResponse, UserResponse
-from auth_api.users.service import Registration
+from auth_api.http.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
+from auth_api.http.problem import PROBLEM
+from auth_api.http.tokens import token_response
+from auth_api.sessions.schemas import TokenResponse
+from auth_api.users.schemas import LoginRequest, RegisterRequest, UserResponse
+from auth_api.users.service import LoginAttempt, Registration
 
-PROBLEM = {"description": "Problem details", "content": {MEDIA_TYPE: {}}}
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["accounts"])
 
 
 @router.post(
@@ -18,29 +19,31 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
 )
-async def register(body: RegisterRequest, accounts: AccountsDep, ip: ClientIpDep) -> UserResponse:
+async def register(body: RegisterRequest, services: ServicesDep, ip: ClientIpDep) -> UserResponse:
     form = Registration(body.email, body.password, body.display_name)
-    return UserResponse.of(await accounts.register(form, ip))
-
-
-@router.post("/login", responses={401: PROBLEM, 429: PROBLEM, 503: PROBLEM})
-async def login(
-    body: LoginRequest, accounts: AccountsDep, ip: ClientIpDep, response: Response
-) -> TokenResponse:
-    issued = await accounts.login(body.email, body.password, ip)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
-
-
-@router.get("/me", responses={401: PROBLEM, 503: PROBLEM})
-async def me(claims: ClaimsDep, accounts: AccountsDep) -> UserResponse:
-    return UserResponse.of(await accounts.current_user(claims))
+    return UserResponse.of(await services.accounts.register(form, ip))
 
 
 @router.post(
-    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses={401: PROBLEM, 503: PROBLEM}
+    "/login",
+    response_model_exclude_none=True,
+    responses={401: PROBLEM, 429: PROBLEM, 503: PROBLEM},
 )
-async def logout(claims: ClaimsDep, accounts: AccountsDep) -> Response:
-    await accounts.logout(claims)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def login(
+    body: LoginRequest,
+    services: ServicesDep,
+    settings: SettingsDep,
+    ip: ClientIpDep,
+    agent: UserAgentDep,
+    request: Request,
+    response: Response,
+) -> TokenResponse:
+    """Send `X-Refresh-Cookie: 1` to get the refresh token as an HttpOnly cookie."""
+    attempt = LoginAttempt(body.email, body.password, ip, agent)
+    pair = await services.accounts.login(attempt)
+    return token_response(pair, request, response, settings, cookie=False)
+
+
+@router.get("/me", responses={401: PROBLEM, 503: PROBLEM})
+async def me(claims: ClaimsDep, services: ServicesDep) -> UserResponse:
+    return UserResponse.of(await services.accounts.current_user(claims))

@@ -4,7 +4,7 @@ sends can set a role, an id or a hash; strict strings keep operator objects out.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -46,9 +46,3 @@ class UserResponse(BaseModel):
             display_name=user.display_name,
             created_at=user.created_at,
         )
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105
-    expires_in: int

@@ -1,5 +1,5 @@
-"""Registration, login, identity and logout. Framework-free: routers, consumers and a
-CLI can all call it."""
+"""Registration, login and identity. Framework-free: routers, consumers and a CLI can
+all call it. Sessions and logout live in auth_api.sessions."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from auth_api.errors import (
 from auth_api.events.model import EventType, PendingEvent
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
-from auth_api.security.stores import LimitRule, RateLimiter, RevocationStore
-from auth_api.tokens.access import AccessClaims, AccessTokenCodec, IssuedToken
+from auth_api.security.stores import LimitRule, RateLimiter
+from auth_api.sessions.service import SessionService, TokenPair
+from auth_api.tokens.access import AccessClaims
 from auth_api.users.emails import login_key, normalize_email
 from auth_api.users.models import User, new_user_id, utc_now
-from auth_api.users.store import UserStore
+from auth_api.users.store import LoginRecord, UserStore
 
 audit = logging.getLogger("auth_api.audit")
 
@@ -35,6 +36,14 @@ class RateLimits:
     login_window_seconds: int
     register_ip: int
     register_window_seconds: int
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    email: str
+    password: str
+    client_ip: str
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,16 +63,14 @@ class AccountService:
         self,
         users: UserStore,
         hasher: PasswordHasher,
-        tokens: AccessTokenCodec,
-        revocations: RevocationStore,
+        sessions: SessionService,
         limiter: RateLimiter,
         limits: RateLimits,
         on_event_recorded: Callable[[], None] = lambda: None,
     ) -> None:
         self._users = users
         self._hasher = hasher
-        self._tokens = tokens
-        self._revocations = revocations
+        self._sessions = sessions
         self._limiter = limiter
         self._limits = limits
         self._on_event_recorded = on_event_recorded
@@ -75,17 +82,26 @@ class AccountService:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
         if problems := password_problems(form.password, email_normalized):
             raise WeakPassword(problems)
-        await self._throttle(
-            [
-                LimitRule(
-                    f"register:ip:{client_ip}",
-                    self._limits.register_ip,
-                    self._limits.register_window_seconds,
-                )
-            ]
+        limits = self._limits
+        rule = LimitRule(
+            f"register:ip:{client_ip}", limits.register_ip, limits.register_window_seconds
         )
+        await self._throttle([rule])
+        user = await self._new_user(form, email_normalized)
+        event = PendingEvent.create(
+            EventType.USER_REGISTERED,
+            user.id,
+            user.created_at,
+            {**profile(user), "registered_at": user.created_at},
+        )
+        await self._users.create(user, event)
+        self._on_event_recorded()
+        audit.info("register", extra={"audit": "register", "user_id": user.id})
+        return user
+
+    async def _new_user(self, form: Registration, email_normalized: str) -> User:
         now = utc_now()
-        user = User(
+        return User(
             id=new_user_id(),
             email=form.email.strip(),
             email_normalized=email_normalized,
@@ -94,63 +110,45 @@ class AccountService:
             created_at=now,
             updated_at=now,
         )
-        event = PendingEvent.create(
-            EventType.USER_REGISTERED, user.id, now, {**profile(user), "registered_at": now}
-        )
-        await self._users.create(user, event)
-        self._on_event_recorded()
-        audit.info("register", extra={"audit": "register", "user_id": user.id})
-        return user
 
-    async def login(self, email: str, password: str, client_ip: str) -> IssuedToken:
-        key = login_key(email)
+    async def login(self, attempt: LoginAttempt) -> TokenPair:
+        key = login_key(attempt.email)
         account_rule = self._account_rule(key)
-        await self._throttle([account_rule, self._ip_rule(client_ip)])
+        await self._throttle([account_rule, self._ip_rule(attempt.client_ip)])
         user = await self._users.find_by_email(key)
-        result = await self._hasher.verify(password, user.password_hash if user else None)
+        result = await self._hasher.verify(attempt.password, user.password_hash if user else None)
         if user is None or not result.valid or not user.is_active:
-            audit.info("login failed", extra={"audit": "login_failure", "client_ip": client_ip})
+            audit.info(
+                "login failed", extra={"audit": "login_failure", "client_ip": attempt.client_ip}
+            )
             raise InvalidCredentials
         await self._limiter.reset(account_rule.key)
-        now = utc_now()
+        opened = self._sessions.open(user, attempt.user_agent)
+        now = opened.session.created_at
         event = PendingEvent.create(
             EventType.USER_LOGGED_IN,
             user.id,
             now,
-            {**profile(user), "logged_in_at": now, "method": "password"},
+            {
+                **profile(user),
+                "session_id": opened.session.id,
+                "logged_in_at": now,
+                "method": "password",
+            },
         )
-        await self._users.record_login(user.id, now, event, result.new_hash)
+        record = LoginRecord(
+            user.id, now, event, result.new_hash, opened.session, opened.stale_session_ids
+        )
+        await self._users.record_login(record)
         self._on_event_recorded()
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
-        return self._tokens.issue(user.id)
-
-    async def authenticate(self, token: str) -> AccessClaims:
-        """Claims of a valid, unrevoked access token. One Redis round trip."""
-        claims = self._tokens.verify(token)
-        if await self._revocations.is_revoked(claims.jti, claims.user_id, claims.issued_at):
-            raise NotAuthenticated
-        return claims
+        return self._sessions.token_pair(user.id, opened.session, opened.refresh_token)
 
     async def current_user(self, claims: AccessClaims) -> User:
         user = await self._users.find_by_id(claims.user_id)
         if user is None or not user.is_active:
             raise NotAuthenticated
         return user
-
-    async def logout(self, claims: AccessClaims) -> None:
-        # Revoke before recording the event: an event must never report a logout that
-        # did not happen. If the record fails the client sees 503, not success.
-        await self._revocations.revoke(claims.jti, claims.remaining_seconds())
-        now = utc_now()
-        event = PendingEvent.create(
-            EventType.USER_LOGGED_OUT,
-            claims.user_id,
-            now,
-            {"user_id": claims.user_id, "logged_out_at": now, "scope": "token"},
-        )
-        await self._users.append_event(claims.user_id, event)
-        self._on_event_recorded()
-        audit.info("logout", extra={"audit": "logout", "user_id": claims.user_id})
 
     def _account_rule(self, email_key: str) -> LimitRule:
         # Hashed so that Redis holds no email addresses.

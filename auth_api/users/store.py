@@ -3,12 +3,23 @@ both implement it, and one contract test suite runs against each."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from auth_api.events.model import PendingEvent
+from auth_api.sessions.models import Session
 from auth_api.users.models import User
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    user_id: str
+    at: datetime
+    event: PendingEvent
+    new_hash: str | None
+    session: Session
+    stale_session_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -33,12 +44,26 @@ class UserStore(Protocol):
 
     async def find_by_id(self, user_id: str) -> User | None: ...
 
-    async def record_login(
-        self, user_id: str, at: datetime, event: PendingEvent, new_hash: str | None
-    ) -> None:
-        """Set the login time (and an upgraded hash) and record the event in one write."""
+    async def record_login(self, login: LoginRecord) -> None:
+        """Set the login time (and an upgraded hash), open the session, drop stale ones,
+        and record the event, in one write."""
 
     async def append_event(self, user_id: str, event: PendingEvent) -> None: ...
+
+
+class SessionStore(Protocol):
+    async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
+        """The user's sessions, or None when the user does not exist."""
+
+    async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
+        """Compare-and-set: store `session` only if the stored one still has
+        `expected_hash` as its refresh hash and is not revoked. The refresh race's arbiter."""
+
+    async def end_sessions(
+        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+    ) -> bool:
+        """Store the ended sessions and record the event in one write. With
+        `only_if_active`, nothing is written unless the (single) session is still active."""
 
 
 class Outbox(Protocol):

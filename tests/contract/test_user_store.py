@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from auth_api.errors import EmailAlreadyRegistered
 from auth_api.events.model import EventType, PendingEvent
+from auth_api.sessions.models import Session, new_session_id
 from auth_api.users.memory_store import MemoryUserStore
 from auth_api.users.models import User, new_user_id, utc_now
 from auth_api.users.mongo_store import MongoUserStore
+from auth_api.users.store import LoginRecord
 
 Store = MemoryUserStore | MongoUserStore
 
@@ -52,20 +54,95 @@ async def test_concurrent_creates_of_one_email_admit_exactly_one(user_store: Sto
     assert all(isinstance(r, EmailAlreadyRegistered) for r in results if r is not None)
 
 
-async def test_record_login_updates_user_and_appends_event(user_store: Store) -> None:
+def make_session(at: datetime | None = None, refresh_hash: str = "h0") -> Session:
+    at = at or utc_now()
+    return Session(
+        id=new_session_id(),
+        created_at=at,
+        last_used_at=at,
+        expires_at=at + timedelta(days=30),
+        user_agent="test",
+        refresh_hash=refresh_hash,
+    )
+
+
+def login_record(user: User, session: Session, stale: list[str] | None = None) -> LoginRecord:
+    logged_in = event(user, EventType.USER_LOGGED_IN)
+    return LoginRecord(user.id, session.created_at, logged_in, None, session, stale or [])
+
+
+async def test_record_login_updates_user_opens_session_and_appends_event(
+    user_store: Store,
+) -> None:
     user = make_user()
     registered = event(user)
     await user_store.create(user, registered)
     at = utc_now() + timedelta(seconds=5)
+    session = make_session(at)
     logged_in = event(user, EventType.USER_LOGGED_IN)
-    await user_store.record_login(user.id, at, logged_in, new_hash="$argon2id$new")
+    await user_store.record_login(LoginRecord(user.id, at, logged_in, "$argon2id$new", session))
     stored = await user_store.find_by_id(user.id)
     assert stored is not None
     assert stored.last_login_at == at
     assert stored.password_hash == "$argon2id$new"
+    assert await user_store.sessions_of(user.id) == {session.id: session}
     [batch] = await user_store.pending(10)
     assert [e.id for e in batch.events] == [registered.id, logged_in.id]
     assert batch.events[1] == logged_in
+
+
+async def test_login_drops_stale_sessions(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    first, second = make_session(), make_session()
+    await user_store.record_login(login_record(user, first))
+    await user_store.record_login(login_record(user, second, stale=[first.id]))
+    assert list((await user_store.sessions_of(user.id) or {}).keys()) == [second.id]
+
+
+async def test_replace_session_is_a_compare_and_set(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session(refresh_hash="h0")
+    await user_store.record_login(login_record(user, session))
+    rotated = session.rotated("h1", utc_now(), "agent")
+    assert await user_store.replace_session(user.id, "h0", rotated)
+    assert not await user_store.replace_session(user.id, "h0", session.rotated("hx", utc_now(), ""))
+    stored = (await user_store.sessions_of(user.id) or {})[session.id]
+    assert stored.refresh_hash == "h1"
+    assert stored.spent_hashes == ("h0",)
+
+
+async def test_concurrent_replacements_admit_one(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session(refresh_hash="h0")
+    await user_store.record_login(login_record(user, session))
+    results = await asyncio.gather(
+        *(
+            user_store.replace_session(user.id, "h0", session.rotated(f"n{i}", utc_now(), ""))
+            for i in range(10)
+        )
+    )
+    assert sum(results) == 1
+
+
+async def test_end_sessions_records_the_event_once(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session()
+    await user_store.record_login(login_record(user, session))
+    ended = session.revoked(utc_now(), "logout")
+    revoked = event(user, EventType.SESSION_REVOKED)
+    assert await user_store.end_sessions(user.id, [ended], revoked, only_if_active=True)
+    again = event(user, EventType.SESSION_REVOKED)
+    assert not await user_store.end_sessions(user.id, [ended], again, only_if_active=True)
+    stored = (await user_store.sessions_of(user.id) or {})[session.id]
+    assert stored.revoked_reason == "logout"
+    assert not await user_store.replace_session(user.id, "h0", session.rotated("h1", utc_now(), ""))
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events][-1] == revoked.id
+    assert again.id not in [e.id for e in batch.events]
 
 
 async def test_mark_delivered_removes_only_those_events(user_store: Store) -> None:
@@ -85,5 +162,6 @@ async def test_mark_delivered_removes_only_those_events(user_store: Store) -> No
 async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> None:
     ghost = make_user()
     await user_store.append_event(ghost.id, event(ghost))
-    await user_store.record_login(ghost.id, utc_now(), event(ghost), None)
+    await user_store.record_login(login_record(ghost, make_session()))
     assert await user_store.pending(10) == []
+    assert await user_store.sessions_of(ghost.id) is None

@@ -16,14 +16,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from auth_api.errors import NotAuthenticated
 from auth_api.tokens.access import AccessTokenCodec
+from auth_api.tokens.keys import (
+    KeySet,
+    SigningKey,
+    asymmetric_key,
+    generate_private_key,
+    hmac_key,
+)
 
 SECRET = b"k" * 48
 ISS, AUD = "quizauth", "quiz-services"
+HS_KEY = hmac_key(SECRET)
+
+
+def codec_for(keys: KeySet) -> AccessTokenCodec:
+    return AccessTokenCodec(keys, ISS, AUD, ttl_seconds=900, leeway_seconds=5)
 
 
 @pytest.fixture
 def codec() -> AccessTokenCodec:
-    return AccessTokenCodec(SECRET, ISS, AUD, ttl_seconds=900, leeway_seconds=5)
+    return codec_for(KeySet(HS_KEY))
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -31,6 +43,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
     base = {
         "sub": "u1",
         "jti": "j" * 22,
+        "sid": "s1",
         "iat": now,
         "exp": now + 600,
         "iss": ISS,
@@ -41,6 +54,12 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
+def sign(payload: dict[str, Any], key: SigningKey = HS_KEY, **headers: Any) -> str:
+    return jwt.encode(
+        payload, key.signing, algorithm=key.algorithm, headers={"kid": key.kid, **headers}
+    )
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -49,30 +68,60 @@ def forge(header: dict[str, Any], payload: dict[str, Any], signature: str = "") 
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{signature}"
 
 
-def test_issued_token_verifies(codec: AccessTokenCodec) -> None:
-    issued = codec.issue("user-1")
+@pytest.mark.parametrize("algorithm", ["HS256", "ES256", "EdDSA", "RS256"])
+def test_issued_token_verifies_for_every_algorithm(algorithm: str) -> None:
+    key = (
+        HS_KEY
+        if algorithm == "HS256"
+        else asymmetric_key(f"k-{algorithm}", algorithm, generate_private_key(algorithm))
+    )
+    codec = codec_for(KeySet(key))
+    issued = codec.issue("user-1", "session-1")
     verified = codec.verify(issued.token)
-    assert verified.user_id == "user-1"
-    assert verified.jti == issued.jti
+    assert (verified.user_id, verified.session_id, verified.jti) == (
+        "user-1",
+        "session-1",
+        issued.jti,
+    )
     assert len(base64.urlsafe_b64decode(issued.jti + "==")) >= 16
     assert verified.expires_at - verified.issued_at == 900
+    assert jwt.get_unverified_header(issued.token)["kid"] == key.kid
+
+
+def test_rotated_out_key_still_verifies_and_unknown_key_does_not() -> None:
+    old = asymmetric_key("old", "ES256", generate_private_key("ES256"))
+    new = asymmetric_key("new", "ES256", generate_private_key("ES256"))
+    old_token = codec_for(KeySet(old)).issue("u", "s").token
+    rotated = codec_for(KeySet(new, [old]))
+    assert rotated.verify(old_token).user_id == "u"
+    assert jwt.get_unverified_header(rotated.issue("u", "s").token)["kid"] == "new"
+    with pytest.raises(NotAuthenticated):
+        codec_for(KeySet(new)).verify(old_token)
+
+
+def test_jwks_publishes_public_keys_only() -> None:
+    es = asymmetric_key("es", "ES256", generate_private_key("ES256"))
+    jwks = KeySet(es, [HS_KEY]).jwks()
+    assert [k["kid"] for k in jwks["keys"]] == ["es"]
+    assert "d" not in jwks["keys"][0]
+    assert jwks["keys"][0]["alg"] == "ES256"
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 def test_alg_none_is_rejected(codec: AccessTokenCodec, alg: str) -> None:
     with pytest.raises(NotAuthenticated):
-        codec.verify(forge({"alg": alg, "typ": "JWT"}, claims()))
+        codec.verify(forge({"alg": alg, "typ": "JWT", "kid": HS_KEY.kid}, claims()))
 
 
-def test_rs_hs_key_confusion_is_rejected(codec: AccessTokenCodec) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(claims(), key, algorithm="RS256")
-    with pytest.raises(NotAuthenticated):
-        codec.verify(token)
-    public_pem = key.public_key().public_bytes(
+def test_rs_hs_key_confusion_is_rejected() -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rs_key = asymmetric_key("rs", "RS256", private)
+    codec = codec_for(KeySet(rs_key))
+    public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    header = {"alg": "HS256", "typ": "JWT"}
+    # The classic attack: HMAC-sign with the public key, claiming HS256 under the RSA kid.
+    header = {"alg": "HS256", "typ": "JWT", "kid": "rs"}
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     with pytest.raises(NotAuthenticated):
@@ -80,16 +129,17 @@ def test_rs_hs_key_confusion_is_rejected(codec: AccessTokenCodec) -> None:
 
 
 def test_other_hmac_algorithms_are_rejected(codec: AccessTokenCodec) -> None:
+    token = jwt.encode(claims(), SECRET * 2, algorithm="HS512", headers={"kid": HS_KEY.kid})
     with pytest.raises(NotAuthenticated):
-        codec.verify(jwt.encode(claims(), SECRET * 2, algorithm="HS512"))
+        codec.verify(token)
 
 
 def test_tampered_payload_and_signature_are_rejected(codec: AccessTokenCodec) -> None:
-    header, _, signature = codec.issue("u1").token.split(".")
+    header, _, signature = codec.issue("u1", "s1").token.split(".")
     tampered = f"{header}.{b64(json.dumps(claims(sub='admin')).encode())}.{signature}"
     with pytest.raises(NotAuthenticated):
         codec.verify(tampered)
-    good = codec.issue("u1").token
+    good = codec.issue("u1", "s1").token
     flipped = good[:-2] + ("A" if good[-2] != "A" else "B") + good[-1]
     with pytest.raises(NotAuthenticated):
         codec.verify(flipped)
@@ -103,6 +153,7 @@ def test_tampered_payload_and_signature_are_rejected(codec: AccessTokenCodec) ->
         {"iat": None},
         {"jti": None},
         {"sub": None},
+        {"sid": None},
         {"iss": "someone-else"},
         {"aud": "another-audience"},
         {"token_type": None},
@@ -112,21 +163,23 @@ def test_tampered_payload_and_signature_are_rejected(codec: AccessTokenCodec) ->
 )
 def test_bad_claims_are_rejected(codec: AccessTokenCodec, bad: dict[str, Any]) -> None:
     with pytest.raises(NotAuthenticated):
-        codec.verify(jwt.encode(claims(**bad), SECRET, algorithm="HS256"))
+        codec.verify(sign(claims(**bad)))
 
 
 @pytest.mark.parametrize(
-    "token",
-    ["", "abc", "a.b", "a.b.c", "...", "e30.e30.", "!!!.@@@.###", "x" * 5000],
+    "token", ["", "abc", "a.b", "a.b.c", "...", "e30.e30.", "!!!.@@@.###", "x" * 5000]
 )
 def test_malformed_tokens_are_rejected(codec: AccessTokenCodec, token: str) -> None:
     with pytest.raises(NotAuthenticated):
         codec.verify(token)
 
 
-def test_unknown_kid_and_oversized_header_are_rejected(codec: AccessTokenCodec) -> None:
+def test_unknown_or_missing_kid_and_oversized_header_are_rejected(
+    codec: AccessTokenCodec,
+) -> None:
     with pytest.raises(NotAuthenticated):
-        codec.verify(jwt.encode(claims(), b"x" * 48, algorithm="HS256", headers={"kid": "nope"}))
-    huge = jwt.encode(claims(), SECRET, algorithm="HS256", headers={"pad": "p" * 5000})
+        codec.verify(jwt.encode(claims(), SECRET, algorithm="HS256", headers={"kid": "nope"}))
     with pytest.raises(NotAuthenticated):
-        codec.verify(huge)
+        codec.verify(jwt.encode(claims(), SECRET, algorithm="HS256"))
+    with pytest.raises(NotAuthenticated):
+        codec.verify(sign(claims(), pad="p" * 5000))

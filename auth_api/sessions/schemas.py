@@ -1,0 +1,56 @@
+"""Bodies of the token and session endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, StringConstraints
+
+from auth_api.sessions.models import Session
+from auth_api.sessions.service import TokenPair
+from auth_api.users.schemas import StrictRequest
+
+RefreshTokenValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme's name
+    expires_in: int
+    # Absent when the token went into the HttpOnly cookie instead.
+    refresh_token: str | None = None
+    refresh_expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair, include_refresh: bool) -> TokenResponse:
+        return cls(
+            access_token=pair.access.token,
+            expires_in=pair.access.expires_in,
+            refresh_token=pair.refresh_token if include_refresh else None,
+            refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+class RefreshRequest(StrictRequest):
+    refresh_token: RefreshTokenValue
+
+
+class SessionResponse(BaseModel):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str
+    current: bool
+
+    @classmethod
+    def of(cls, session: Session, current_id: str) -> SessionResponse:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            current=session.id == current_id,
+        )

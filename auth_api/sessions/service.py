@@ -1,0 +1,222 @@
+"""Sessions: opened at login, refreshed with rotating tokens, ended one by one or all
+together. Framework-free, like every service."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from auth_api.errors import (
+    InvalidRefreshToken,
+    NotAuthenticated,
+    RefreshTokenReused,
+    SessionNotFound,
+)
+from auth_api.events.model import EventType, PendingEvent
+from auth_api.security.stores import RevocationStore
+from auth_api.sessions.models import (
+    MAX_SESSIONS_PER_USER,
+    RefreshToken,
+    Session,
+    SessionPolicy,
+    new_secret,
+    new_session_id,
+    next_secret,
+)
+from auth_api.tokens.access import AccessClaims, AccessTokenCodec, IssuedToken
+from auth_api.users.models import User, utc_now
+from auth_api.users.store import SessionStore
+
+audit = logging.getLogger("auth_api.audit")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh_token: str
+    refresh_expires_in: int
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: Session
+    refresh_token: RefreshToken
+    stale_session_ids: list[str]
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: SessionStore,
+        tokens: AccessTokenCodec,
+        revocations: RevocationStore,
+        policy: SessionPolicy,
+        rotation_key: bytes,
+        on_event_recorded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._revocations = revocations
+        self._policy = policy
+        self._rotation_key = rotation_key
+        self._on_event_recorded = on_event_recorded
+
+    def open(self, user: User, user_agent: str) -> OpenedSession:
+        """A new session for a login; persisted by the login's own write."""
+        now = utc_now()
+        secret = new_secret()
+        session_id = new_session_id()
+        token = RefreshToken(user.id, session_id, secret)
+        session = Session(
+            id=session_id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._policy.absolute_lifetime,
+            user_agent=user_agent[:256],
+            refresh_hash=token.hash,
+        )
+        return OpenedSession(session, token, self._stale_sessions(user, now))
+
+    def token_pair(self, user_id: str, session: Session, refresh: RefreshToken) -> TokenPair:
+        access = self._tokens.issue(user_id, session.id)
+        return TokenPair(access, str(refresh), self._refresh_expires_in(session))
+
+    async def refresh(self, raw_token: str, user_agent: str) -> TokenPair:
+        token = RefreshToken.parse(raw_token)
+        if token is None:
+            raise InvalidRefreshToken
+        sessions = await self._store.sessions_of(token.user_id)
+        session = (sessions or {}).get(token.session_id)
+        if session is None:
+            raise InvalidRefreshToken
+        now = utc_now()
+        presented = token.hash
+        if presented == session.refresh_hash and session.is_active(now, self._policy):
+            return await self._rotate(token, session, user_agent)
+        if self._is_grace_retry(session, presented, now):
+            return self._replay(token, session)
+        if presented == session.previous_hash or presented in session.spent_hashes:
+            await self._end_for_reuse(token.user_id, session)
+            raise RefreshTokenReused
+        raise InvalidRefreshToken
+
+    async def _rotate(self, token: RefreshToken, session: Session, user_agent: str) -> TokenPair:
+        successor = self._successor(token, session.generation + 1)
+        rotated = session.rotated(successor.hash, utc_now(), user_agent[:256])
+        if not await self._store.replace_session(token.user_id, token.hash, rotated):
+            # Lost the race to a concurrent refresh with the same token: decide again
+            # against what the winner stored.
+            return await self.refresh(str(token), user_agent)
+        audit.info("refresh", extra={"audit": "refresh", "user_id": token.user_id})
+        return self.token_pair(token.user_id, rotated, successor)
+
+    def _is_grace_retry(self, session: Session, presented: str, now: datetime) -> bool:
+        if presented != session.previous_hash or session.rotated_at is None:
+            return False
+        within = now - session.rotated_at <= self._policy.reuse_grace
+        return within and session.is_active(now, self._policy)
+
+    def _replay(self, token: RefreshToken, session: Session) -> TokenPair:
+        """The same successor the winner got: a retry, not a second rotation."""
+        successor = self._successor(token, session.generation)
+        if successor.hash != session.refresh_hash:
+            raise InvalidRefreshToken
+        return self.token_pair(token.user_id, session, successor)
+
+    def _successor(self, token: RefreshToken, generation: int) -> RefreshToken:
+        secret = next_secret(self._rotation_key, token.session_id, generation, token.secret)
+        return RefreshToken(token.user_id, token.session_id, secret)
+
+    async def _end_for_reuse(self, user_id: str, session: Session) -> None:
+        audit.warning(
+            "refresh token reuse",
+            extra={"audit": "refresh_token_reuse", "user_id": user_id, "session_id": session.id},
+        )
+        await self.end(user_id, [session], reason="refresh_token_reuse")
+
+    async def end(self, user_id: str, sessions: list[Session], reason: str) -> bool:
+        """End sessions and deny their access tokens; one event records it."""
+        now = utc_now()
+        active = [s for s in sessions if s.revoked_at is None]
+        if not active:
+            return False
+        event = session_revoked_event(user_id, [s.id for s in active], reason, now)
+        ended = [s.revoked(now, reason) for s in active]
+        changed = await self._store.end_sessions(user_id, ended, event, len(ended) == 1)
+        if changed:
+            self._on_event_recorded()
+            audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
+        await self._revocations.revoke_sessions([s.id for s in active], self._tokens.ttl_seconds)
+        return changed
+
+    async def end_current(self, claims: AccessClaims) -> None:
+        """Logout: this access token and its session's refresh token stop working."""
+        sessions = await self._store.sessions_of(claims.user_id) or {}
+        session = sessions.get(claims.session_id)
+        if session is not None:
+            await self._end_logged_out(claims, session)
+        await self._revocations.revoke(claims.jti, claims.remaining_seconds())
+
+    async def _end_logged_out(self, claims: AccessClaims, session: Session) -> None:
+        now = utc_now()
+        event = PendingEvent.create(
+            EventType.USER_LOGGED_OUT,
+            claims.user_id,
+            now,
+            {
+                "user_id": claims.user_id,
+                "session_id": session.id,
+                "logged_out_at": now,
+                "scope": "session",
+            },
+        )
+        ended = session.revoked(now, "logout")
+        if await self._store.end_sessions(claims.user_id, [ended], event, only_if_active=True):
+            self._on_event_recorded()
+        await self._revocations.revoke_sessions([session.id], self._tokens.ttl_seconds)
+
+    async def end_all(self, claims: AccessClaims) -> None:
+        """Logout everywhere: every session ends and every token issued before now fails."""
+        sessions = await self._store.sessions_of(claims.user_id) or {}
+        await self.end(claims.user_id, list(sessions.values()), reason="logout_all")
+        await self._revocations.revoke_user_tokens(
+            claims.user_id, before=int(time.time()), ttl_seconds=self._tokens.ttl_seconds
+        )
+
+    async def end_one(self, claims: AccessClaims, session_id: str) -> None:
+        sessions = await self._store.sessions_of(claims.user_id) or {}
+        session = sessions.get(session_id)
+        if session is None or not session.is_active(utc_now(), self._policy):
+            raise SessionNotFound
+        await self.end(claims.user_id, [session], reason="ended_by_user")
+
+    async def active(self, user_id: str) -> list[Session]:
+        sessions = await self._store.sessions_of(user_id)
+        if sessions is None:
+            raise NotAuthenticated
+        now = utc_now()
+        live = [s for s in sessions.values() if s.is_active(now, self._policy)]
+        return sorted(live, key=lambda s: s.last_used_at, reverse=True)
+
+    def _stale_sessions(self, user: User, now: datetime) -> list[str]:
+        """Ended or expired sessions to drop, and the oldest beyond the per-user cap."""
+        live = [s for s in user.sessions.values() if s.is_active(now, self._policy)]
+        stale = [sid for sid, s in user.sessions.items() if s not in live]
+        live.sort(key=lambda s: s.last_used_at)
+        excess = len(live) + 1 - MAX_SESSIONS_PER_USER
+        return stale + [s.id for s in live[: max(0, excess)]]
+
+    def _refresh_expires_in(self, session: Session) -> int:
+        now = utc_now()
+        deadline = min(session.expires_at, session.last_used_at + self._policy.idle_timeout)
+        return max(0, int((deadline - now).total_seconds()))
+
+
+def session_revoked_event(
+    user_id: str, session_ids: list[str], reason: str, at: datetime
+) -> PendingEvent:
+    data = {"user_id": user_id, "session_ids": session_ids, "reason": reason, "revoked_at": at}
+    return PendingEvent.create(EventType.SESSION_REVOKED, user_id, at, data)

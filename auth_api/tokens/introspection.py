@@ -1,0 +1,64 @@
+"""RFC 7662 token introspection, for services that prefer asking to verifying."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Any
+
+from auth_api.errors import AuthServiceError, InvalidClient
+from auth_api.tokens.access import AccessTokenCodec
+from auth_api.tokens.authenticator import Authenticator
+
+
+def parse_clients(pairs: list[str]) -> dict[str, str]:
+    """`client_id:secret` pairs from the settings."""
+    clients: dict[str, str] = {}
+    for pair in pairs:
+        client_id, sep, secret = pair.partition(":")
+        if not sep or not client_id or len(secret) < 16:
+            raise ValueError("AUTH_INTROSPECTION_CLIENTS entries must be id:secret (16+ chars)")
+        clients[client_id] = secret
+    return clients
+
+
+def authenticate_client(authorization: str | None, clients: dict[str, str]) -> str:
+    """The client id of valid HTTP Basic credentials; InvalidClient otherwise."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not clients:
+        raise InvalidClient
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidClient from exc
+    client_id, _, secret = decoded.partition(":")
+    expected = clients.get(client_id, "")
+    # Compared even for unknown ids, so timing does not reveal which ids exist.
+    if not hmac.compare_digest(secret.encode(), expected.encode()) or not expected:
+        raise InvalidClient
+    return client_id
+
+
+async def introspect(
+    token: str, authenticator: Authenticator, codec: AccessTokenCodec
+) -> dict[str, Any]:
+    """`active: false` for anything revoked, expired, forged or malformed, and nothing
+    else: an inactive token's claims are none of the caller's business."""
+    try:
+        claims = await authenticator.authenticate(token)
+    except AuthServiceError as exc:
+        if exc.status >= 500:
+            raise
+        return {"active": False}
+    return {
+        "active": True,
+        "sub": claims.user_id,
+        "sid": claims.session_id,
+        "jti": claims.jti,
+        "iat": claims.issued_at,
+        "exp": claims.expires_at,
+        "iss": codec.issuer,
+        "aud": codec.audience,
+        "token_type": "access_token",
+    }
