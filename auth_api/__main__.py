@@ -1,4 +1,5 @@
-"""Command line: `python -m auth_api serve [--host H] [--port P] [--workers N]`."""
+"""Command line: `python -m auth_api serve [--host H] [--port P] [--workers N]`, and
+`python -m auth_api keys generate|activate|retire|list --dir DIR` for signing keys."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from auth_api.settings import Settings
+from auth_api.tokens.key_cli import add_key_commands, run_key_command
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -19,11 +21,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    add_key_commands(commands)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "keys":
+        return run_key_command(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         Settings()  # fail here, with a readable message, before workers start

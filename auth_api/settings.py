@@ -73,10 +73,10 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
 
     session_lifetime_seconds: int = Field(
-        30 * 86400, ge=60, description="Absolute session lifetime (refresh tokens end with it)"
+        30 * 86400, ge=1, description="Absolute session lifetime (refresh tokens end with it)"
     )
     session_idle_seconds: int = Field(
-        7 * 86400, ge=60, description="A session unused for this long ends"
+        7 * 86400, ge=1, description="A session unused for this long ends"
     )
     refresh_grace_seconds: int = Field(
         5, ge=0, le=60, description="A spent refresh token retried within this gets the same reply"

@@ -116,7 +116,7 @@ class SessionService:
     def _is_grace_retry(self, session: Session, presented: str, now: datetime) -> bool:
         if presented != session.previous_hash or session.rotated_at is None:
             return False
-        within = now - session.rotated_at <= self._policy.reuse_grace
+        within = now - session.rotated_at < self._policy.reuse_grace  # 0 turns it off
         return within and session.is_active(now, self._policy)
 
     def _replay(self, token: RefreshToken, session: Session) -> TokenPair:
@@ -159,6 +159,10 @@ class SessionService:
         if session is not None:
             await self._end_logged_out(claims, session)
         await self._revocations.revoke(claims.jti, claims.remaining_seconds())
+        audit.info(
+            "logout",
+            extra={"audit": "logout", "user_id": claims.user_id, "session_id": claims.session_id},
+        )
 
     async def _end_logged_out(self, claims: AccessClaims, session: Session) -> None:
         now = utc_now()

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,8 +45,13 @@ func run(listen, data, logLevel string) error {
 		return err
 	}
 
+	// FerretDB itself listens privately; clients reach it through the write-serialising proxy.
+	socket := filepath.Join(os.TempDir(), fmt.Sprintf("ferretdb-auth-%d.sock", os.Getpid()))
+	_ = os.Remove(socket)
+	defer os.Remove(socket)
+
 	db, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
@@ -56,6 +62,22 @@ func run(listen, data, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	listener, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		listener.Close()
+	}()
+	p := &proxy{backend: socket, logger: logger}
+	go func() {
+		if err := p.serve(listener); err != nil {
+			logger.Error("proxy stopped", "error", err)
+			stop()
+		}
+	}()
 
 	fmt.Fprintf(os.Stderr, "ferretdb-auth: listening on %s, data in %s\n", listen, sqliteURL)
 	return db.Run(ctx)

@@ -275,7 +275,8 @@ def _ferretdb_stale(src: Path, binary: Path) -> bool:
     if not binary.exists():
         return True
     built = binary.stat().st_mtime
-    return any((src / name).stat().st_mtime > built for name in ("main.go", "go.mod", "go.sum"))
+    sources = [*src.glob("*.go"), src / "go.mod", src / "go.sum"]
+    return any(path.stat().st_mtime > built for path in sources)
 
 
 def mongo(s: Settings) -> Server:

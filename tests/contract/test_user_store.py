@@ -165,3 +165,14 @@ async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> N
     await user_store.record_login(login_record(ghost, make_session()))
     assert await user_store.pending(10) == []
     assert await user_store.sessions_of(ghost.id) is None
+
+
+async def test_concurrent_writes_to_one_user_lose_nothing(user_store: Store) -> None:
+    """Single-document atomicity, which the outbox relies on (and which the native
+    FerretDB needs its write-serialising proxy in infra/ferretdb to provide)."""
+    user = make_user()
+    await user_store.create(user, event(user))
+    extra = [event(user, EventType.USER_LOGGED_OUT) for _ in range(40)]
+    await asyncio.gather(*(user_store.append_event(user.id, e) for e in extra))
+    [batch] = await user_store.pending(10)
+    assert len(batch.events) == 41
