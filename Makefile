@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-fast lint typecheck format stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast lint typecheck format stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -18,6 +18,12 @@ run: install ## Serve on :8000 in embedded mode (in-process backends, nothing ke
 
 serve: install ## Serve against the servers in the AUTH_* settings
 	$(UV) run --frozen python -m auth_api serve --host $(HOST) --port $(PORT)
+
+consumers: install ## Run the reference quiz-profiles consumer against the AUTH_* settings
+	$(UV) run --frozen python -m consumers quiz-profiles
+
+tail-events: install ## Print the auth events as they arrive, one JSON line each
+	$(UV) run --frozen python -m consumers tail
 
 test: install lint typecheck ## Lint, type-check, and run the whole suite on the real servers
 	$(UV) run --frozen pytest

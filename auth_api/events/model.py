@@ -25,7 +25,9 @@ class PendingEvent:
     """Written in the same document update as the state change it reports."""
 
     id: str
-    type: EventType
+    # A plain string when read back: an event type this version does not know (written
+    # by a newer release before a rollback) must still be delivered, not stop the relay.
+    type: EventType | str
     subject: str
     time: datetime
     data: dict[str, Any]
@@ -39,7 +41,7 @@ class PendingEvent:
     def to_document(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "type": self.type.value,
+            "type": str(self.type),
             "subject": self.subject,
             "time": self.time,
             "data": self.data,
@@ -49,7 +51,7 @@ class PendingEvent:
     def from_document(cls, doc: dict[str, Any]) -> PendingEvent:
         return cls(
             id=doc["id"],
-            type=EventType(doc["type"]),
+            type=str(doc["type"]),
             subject=doc["subject"],
             time=doc["time"],
             data=dict(doc["data"]),
@@ -66,7 +68,7 @@ def cloudevent(event: PendingEvent) -> dict[str, Any]:
         "specversion": "1.0",
         "id": event.id,
         "source": EVENT_SOURCE,
-        "type": event.type.value,
+        "type": str(event.type),
         "time": rfc3339(event.time),
         "subject": event.subject,
         "datacontenttype": "application/json",

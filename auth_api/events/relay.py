@@ -24,7 +24,7 @@ class RelayTuning:
 
 
 def topic_for(prefix: str, event_type: EventType | str) -> str:
-    return f"{prefix}{EventType(event_type).value}"
+    return f"{prefix}{event_type}"
 
 
 class OutboxRelay:
@@ -63,9 +63,18 @@ class OutboxRelay:
                 if delivered == 0:
                     await self._sleep(self._tuning.idle_poll_seconds)
             except (PublishFailed, DependencyUnavailable) as exc:
-                backoff = min(self._tuning.max_backoff_seconds, max(0.2, backoff * 2))
+                backoff = self._next_backoff(backoff)
                 log.warning("outbox relay: delivery paused for %.1fs: %s", backoff, exc)
                 await self._sleep(backoff)
+            except Exception:
+                # A bug or a bad document must never end delivery for good: log it loudly
+                # and try again; the events stay in the outbox meanwhile.
+                backoff = self._next_backoff(backoff)
+                log.exception("outbox relay: unexpected failure, retrying in %.1fs", backoff)
+                await self._sleep(backoff)
+
+    def _next_backoff(self, previous: float) -> float:
+        return min(self._tuning.max_backoff_seconds, max(0.2, previous * 2))
 
     async def drain_once(self) -> int:
         """Deliver what is pending now; the number of events delivered."""

@@ -21,7 +21,8 @@ from auth_api.users.models import Role, User
 from auth_api.users.store import LoginRecord, UserEvents
 
 Document = dict[str, Any]
-PENDING = {"outbox.0": {"$exists": True}}
+# Matches users with undelivered events; served by the sparse index on outbox.id.
+PENDING = {"outbox.id": {"$exists": True}}
 
 
 @asynccontextmanager
@@ -79,6 +80,11 @@ class MongoUserStore:
         async with mongo_errors():
             await self._users.create_index(
                 [("email_normalized", ASCENDING)], unique=True, name="email_normalized_unique"
+            )
+            # Only users with pending events have an outbox.id: the relay's poll stays
+            # cheap however many users there are.
+            await self._users.create_index(
+                [("outbox.id", ASCENDING)], sparse=True, name="outbox_pending"
             )
 
     async def ping(self) -> None:

@@ -176,3 +176,12 @@ async def test_concurrent_writes_to_one_user_lose_nothing(user_store: Store) -> 
     await asyncio.gather(*(user_store.append_event(user.id, e) for e in extra))
     [batch] = await user_store.pending(10)
     assert len(batch.events) == 41
+
+
+async def test_events_of_unknown_types_are_still_pending(user_store: Store) -> None:
+    """A type written by a newer release survives a rollback: it is read, not refused."""
+    user = make_user()
+    future = PendingEvent("e-future", "user.renamed", user.id, utc_now(), {"user_id": user.id})
+    await user_store.create(user, future)
+    [batch] = await user_store.pending(10)
+    assert batch.events[0].type == "user.renamed"

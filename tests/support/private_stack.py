@@ -10,7 +10,12 @@ from pathlib import Path
 
 from tests.support.servers import STACK
 
-PORT_VARIABLES = {"redis": "AUTH_STACK_REDIS_PORT", "mongo": "AUTH_STACK_MONGO_PORT"}
+# The first variable of each is the client port; Kafka also needs its KRaft controller's.
+PORT_VARIABLES = {
+    "redis": ("AUTH_STACK_REDIS_PORT",),
+    "mongo": ("AUTH_STACK_MONGO_PORT",),
+    "kafka": ("AUTH_STACK_KAFKA_PORT", "AUTH_STACK_KAFKA_CONTROLLER_PORT"),
+}
 
 
 def free_port() -> int:
@@ -23,11 +28,15 @@ def free_port() -> int:
 class PrivateServer:
     def __init__(self, name: str, state_dir: Path) -> None:
         self.name = name
-        self.port = free_port()
+        ports: list[int] = []
+        while len(ports) < len(PORT_VARIABLES[name]):
+            if (port := free_port()) not in ports:
+                ports.append(port)
+        self.port = ports[0]
         self._env = {
             **os.environ,
             "AUTH_STACK_DIR": str(state_dir),
-            PORT_VARIABLES[name]: str(self.port),
+            **{var: str(port) for var, port in zip(PORT_VARIABLES[name], ports, strict=True)},
         }
 
     def start(self) -> None:

@@ -1,0 +1,235 @@
+"""A consumer group that hands each auth event to a handler, at least once.
+
+- Offsets are committed by hand, per batch, once every message of the batch is done
+  with: handled, skipped as a duplicate, or in the dead-letter topic. A batch is what
+  one poll returns (up to `max_batch`); committing per batch rather than per message
+  saves a broker round trip per event, and costs nothing in safety: after a crash the
+  uncommitted part of a batch is redelivered, and handled events are then skipped by
+  their id (ProcessedEvents) or made harmless by the handler's own idempotency.
+- A handler failure is retried with exponential backoff; after `max_attempts` the
+  message goes to `<topic>.dlq` with the error in its headers, and the partition moves
+  on. A message that is not JSON or fails its schema goes there at once.
+- Messages of one partition (one user's events of one type) are handled in order;
+  partitions are handled concurrently.
+- stop() (wired to SIGTERM/SIGINT by the CLI) finishes the message in progress,
+  commits what is done and leaves the rest for the next owner of the partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from consumers.events import AuthEvent, InvalidMessage, decode
+from consumers.kafka import DeadLetterProducer, dead_letter_headers, dlq_topic, ensure_topics
+from consumers.metrics import ConsumerMetrics
+from consumers.processed import ProcessedEvents
+from consumers.schemas import EventSchemas
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AuthEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    bootstrap: str
+    group_id: str
+    topic_prefix: str = ""
+    max_attempts: int = 5
+    retry_backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 30.0
+    poll_timeout_seconds: float = 1.0
+    io_timeout_seconds: float = 5.0
+    max_batch: int = 200
+
+
+class Stopping(Exception):
+    """Shutdown was requested while a message waited for a retry: leave it uncommitted."""
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        config: RunnerConfig,
+        handlers: Mapping[str, Handler],
+        processed: ProcessedEvents,
+        schemas: EventSchemas | None = None,
+        metrics: ConsumerMetrics | None = None,
+    ) -> None:
+        self._config = config
+        self._handlers = dict(handlers)
+        self._processed = processed
+        self._schemas = schemas or EventSchemas()
+        self.metrics = metrics or ConsumerMetrics()
+        if unknown := set(handlers) - set(self._schemas.event_types):
+            raise ValueError(f"no schema for event types {sorted(unknown)}")
+        self._types_by_topic = {config.topic_prefix + t: t for t in handlers}
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()  # set once its topics exist and it has joined
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._types_by_topic)
+
+    @property
+    def group_id(self) -> str:
+        return self._config.group_id
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Consume until stop(); raises only if a message can neither be handled nor
+        dead-lettered, leaving it uncommitted for the next start."""
+        config = self._config
+        timeout_ms = int(config.io_timeout_seconds * 1000)
+        await ensure_topics(
+            config.bootstrap, [*self.topics, *map(dlq_topic, self.topics)], timeout_ms
+        )
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group_id,
+            client_id=f"{config.group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a new group starts from the first event
+            metadata_max_age_ms=30_000,  # partitions added to a topic are read within 30 s
+        )
+        dead_letters = DeadLetterProducer(config.bootstrap, timeout_ms)
+        try:
+            await consumer.start()
+            await dead_letters.start()
+            self.started.set()
+            log.info("consuming %s as group %s", self.topics, config.group_id)
+            while not self._stop.is_set():
+                await self._poll_once(consumer, dead_letters)
+        finally:
+            await dead_letters.stop()
+            await consumer.stop()
+
+    async def _poll_once(self, consumer: Any, dead_letters: DeadLetterProducer) -> None:
+        batches = await consumer.getmany(
+            timeout_ms=int(self._config.poll_timeout_seconds * 1000),
+            max_records=self._config.max_batch,
+        )
+        if batches:
+            async with asyncio.TaskGroup() as partitions:
+                done = {
+                    tp: partitions.create_task(self._process_partition(records, dead_letters))
+                    for tp, records in batches.items()
+                }
+            offsets = {tp: task.result() for tp, task in done.items()}
+            await self._commit(consumer, {tp: o for tp, o in offsets.items() if o is not None})
+        await self._update_lag(consumer)
+
+    async def _process_partition(
+        self, records: list[Any], dead_letters: DeadLetterProducer
+    ) -> int | None:
+        """The offset to commit: the one after the last message done with."""
+        next_offset = None
+        for record in records:
+            if self._stop.is_set():
+                break
+            try:
+                await self._process(record, dead_letters)
+            except Stopping:
+                break
+            next_offset = record.offset + 1
+        return next_offset
+
+    async def _process(self, record: Any, dead_letters: DeadLetterProducer) -> None:
+        try:
+            event = decode(record.value, self._schemas, self._types_by_topic[record.topic])
+        except InvalidMessage as exc:
+            await self._dead_letter(record, dead_letters, exc.reason, str(exc), attempts=0)
+            return
+        error = await self._handle_with_retries(event, record.topic)
+        if error is not None:
+            attempts = self._config.max_attempts
+            await self._dead_letter(record, dead_letters, "handler_failed", error, attempts)
+
+    async def _handle_with_retries(self, event: AuthEvent, topic: str) -> str | None:
+        """None once handled; the last error when every attempt failed."""
+        group = self._config.group_id
+        for attempt in range(1, self._config.max_attempts + 1):
+            try:
+                outcome = await self._handle_once(event)
+            except Exception as exc:  # any failure: retried, then dead-lettered
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("event %s attempt %d failed: %s", event.id, attempt, error)
+                if attempt == self._config.max_attempts:
+                    return error
+                self.metrics.retries.labels(group, topic).inc()
+                await self._backoff(attempt)
+            else:
+                self.metrics.processed.labels(group, topic, outcome).inc()
+                return None
+        return "no attempt made"  # unreachable: max_attempts >= 1
+
+    async def _handle_once(self, event: AuthEvent) -> str:
+        group = self._config.group_id
+        if await self._processed.is_processed(group, event.id):
+            return "duplicate"
+        await self._handlers[event.type](event)
+        # A crash right here redelivers the event: handlers must be idempotent themselves.
+        await self._processed.mark_processed(group, event.id)
+        return "handled"
+
+    async def _backoff(self, attempt: int) -> None:
+        config = self._config
+        delay = min(config.max_backoff_seconds, config.retry_backoff_seconds * 2 ** (attempt - 1))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._stop.wait()
+        if self._stop.is_set():
+            raise Stopping
+
+    async def _dead_letter(
+        self,
+        record: Any,
+        dead_letters: DeadLetterProducer,
+        reason: str,
+        error: str,
+        attempts: int,
+    ) -> None:
+        group = self._config.group_id
+        headers = dead_letter_headers(record, reason, error, group, attempts)
+        await dead_letters.send(record, headers)
+        self.metrics.dead_lettered.labels(group, record.topic, reason).inc()
+        log.error(
+            "dead-lettered %s[%d]@%d (%s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            error,
+        )
+
+    async def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            log.warning("partitions were reassigned before the commit; they will be redelivered")
+        except KafkaError as exc:
+            # A later commit covers these offsets; until then a restart redelivers them.
+            log.warning("commit failed: %r", exc)
+
+    async def _update_lag(self, consumer: Any) -> None:
+        lags: dict[tuple[str, int], int] = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:  # not fetched from yet
+                continue
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                lags[(tp.topic, tp.partition)] = max(0, highwater - await consumer.position(tp))
+        self.metrics.set_lag(self._config.group_id, lags)

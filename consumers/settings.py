@@ -1,0 +1,30 @@
+"""Consumer configuration, read from AUTH_* environment variables like the API's."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConsumerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers (host:port,...)"
+    )
+    kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
+    mongo_url: str = Field("mongodb://127.0.0.1:27017", description="The consumer's MongoDB")
+    consumer_mongo_db: str = Field("quiz", description="Database of the consumer's collections")
+    consumer_group: str | None = Field(
+        None, description="Consumer group id; each command has its own default"
+    )
+    consumer_max_attempts: int = Field(
+        5, ge=1, description="Handler attempts before a message goes to the DLQ"
+    )
+    consumer_retry_backoff_seconds: float = Field(
+        0.5, gt=0, description="First retry delay; doubles per attempt"
+    )
+    consumer_poll_timeout_seconds: float = Field(
+        1.0, gt=0, description="Longest wait for messages; bounds how long shutdown takes"
+    )
+    io_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of MongoDB and Kafka calls")

@@ -1,0 +1,30 @@
+"""The FastAPI dependency a quiz service puts on its routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request
+
+from quizauth_client.verifier import AuthenticatedUser, TokenRejected, TokenVerifier
+
+
+def require_user(verifier: TokenVerifier) -> Callable[[Request], Awaitable[AuthenticatedUser]]:
+    """`user: Annotated[AuthenticatedUser, Depends(require_user(verifier))]`."""
+
+    async def dependency(request: Request) -> AuthenticatedUser:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise unauthorized()
+        try:
+            return await verifier.verify(token)
+        except TokenRejected as exc:
+            if exc.unavailable:
+                raise HTTPException(503, "authentication temporarily unavailable") from exc
+            raise unauthorized() from exc
+
+    return dependency
+
+
+def unauthorized() -> HTTPException:
+    return HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})

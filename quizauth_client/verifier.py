@@ -1,0 +1,80 @@
+"""Token verification for quiz services: signature by the JWKS key its kid names, the
+algorithm that key declares, every claim required, then the denylist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from redis.exceptions import RedisError
+
+from quizauth_client.jwks import JwksCache
+from quizauth_client.revocation import RedisDenylist
+
+REQUIRED = ["sub", "jti", "sid", "iat", "exp", "iss", "aud", "token_type"]
+
+
+class TokenRejected(Exception):
+    """Not a valid, live access token. `unavailable` when revocation could not be checked."""
+
+    def __init__(self, reason: str, unavailable: bool = False) -> None:
+        super().__init__(reason)
+        self.unavailable = unavailable
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    user_id: str
+    session_id: str
+    claims: dict[str, Any]
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        jwks: JwksCache,
+        denylist: RedisDenylist,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 10,
+    ) -> None:
+        self._jwks = jwks
+        self._denylist = denylist
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str) -> AuthenticatedUser:
+        claims = await self._decode(token)
+        try:
+            revoked = await self._denylist.is_revoked(
+                claims["jti"], claims["sid"], claims["sub"], int(claims["iat"])
+            )
+        except (RedisError, OSError) as exc:
+            # Fail closed: a token whose revocation cannot be checked is not accepted.
+            raise TokenRejected("revocation check unavailable", unavailable=True) from exc
+        if revoked:
+            raise TokenRejected("revoked")
+        return AuthenticatedUser(claims["sub"], claims["sid"], claims)
+
+    async def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = await self._jwks.key_for(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise TokenRejected("unknown key")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[key.algorithm_name],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenRejected("invalid token") from exc
+        if claims.get("token_type") != "access":
+            raise TokenRejected("not an access token")
+        return claims

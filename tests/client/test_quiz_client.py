@@ -1,0 +1,182 @@
+"""A tiny quiz app protected by quizauth_client, against a real auth service process
+that signs with ES256: the quiz app holds no secret, only the JWKS URL."""
+
+# No `from __future__ import annotations`: FastAPI must see the local dependency object.
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from redis.asyncio import Redis
+
+from auth_api.settings import Settings
+from auth_api.tokens.key_directory import KeyDirectory
+from quizauth_client import AuthenticatedUser, JwksCache, RedisDenylist, TokenVerifier, require_user
+from tests.events.processes import log_tail, process, service_environment
+from tests.support.api import PASSWORD, bearer, unique_email
+
+pytestmark = pytest.mark.integration
+SettingsFactory = Callable[..., Settings]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until_up(base: str, log: Path) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            try:
+                if (await http.get(f"{base}/health/live")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    pytest.fail(f"auth service did not start:\n{log_tail(log)}")
+
+
+@asynccontextmanager
+async def auth_service(settings: Settings, keys: Path, log: Path) -> AsyncIterator[str]:
+    port = free_port()
+    env = service_environment(settings, settings.kafka_bootstrap or "")
+    env.update(AUTH_JWT_ALGORITHM="ES256", AUTH_JWT_KEYS_DIR=str(keys))
+    args = ["-m", "auth_api", "serve", "--port", str(port)]
+    with process(args, env, log):
+        base = f"http://127.0.0.1:{port}"
+        await wait_until_up(base, log)
+        yield base
+
+
+def quiz_app(verifier: TokenVerifier) -> FastAPI:
+    app = FastAPI()
+    user_dependency = require_user(verifier)
+
+    @app.get("/quiz/next")
+    async def next_question(
+        user: Annotated[AuthenticatedUser, Depends(user_dependency)],
+    ) -> dict[str, str]:
+        return {"player": user.user_id, "question": "What is 6 x 7?"}
+
+    return app
+
+
+@asynccontextmanager
+async def quiz_client(base: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    assert settings.redis_url is not None
+    redis = Redis.from_url(settings.redis_url)
+    async with httpx.AsyncClient() as http:
+        jwks = JwksCache(f"{base}/.well-known/jwks.json", http, refetch_cooldown=0.0)
+        denylist = RedisDenylist(redis, settings.redis_prefix)
+        verifier = TokenVerifier(jwks, denylist, settings.jwt_issuer, settings.jwt_audience)
+        transport = httpx.ASGITransport(app=quiz_app(verifier))
+        async with httpx.AsyncClient(transport=transport, base_url="http://quiz") as client:
+            yield client
+    await redis.aclose()
+
+
+async def login(auth: httpx.AsyncClient) -> dict[str, str]:
+    email = unique_email()
+    await auth.post("/auth/register", json={"email": email, "password": PASSWORD})
+    response = await auth.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, str] = response.json()
+    return tokens
+
+
+async def test_quiz_app_accepts_live_tokens_and_rejects_revoked_ones_at_once(
+    real_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = real_settings()
+    KeyDirectory(tmp_path / "keys").generate("ES256", activate=True)
+    async with (
+        auth_service(settings, tmp_path / "keys", tmp_path / "auth.log") as base,
+        httpx.AsyncClient(base_url=base) as auth,
+        quiz_client(base, settings) as quiz,
+    ):
+        tokens = await login(auth)
+        ok = await quiz.get("/quiz/next", headers=bearer(tokens["access_token"]))
+        assert ok.status_code == 200
+        assert (
+            ok.json()["player"]
+            == (await auth.get("/auth/me", headers=bearer(tokens["access_token"]))).json()["id"]
+        )
+        assert (await quiz.get("/quiz/next")).status_code == 401
+        forged = tokens["access_token"][:-3] + "AAA"
+        assert (await quiz.get("/quiz/next", headers=bearer(forged))).status_code == 401
+        assert (
+            await auth.post("/auth/logout", headers=bearer(tokens["access_token"]))
+        ).status_code == 204
+        started = time.monotonic()
+        rejected = await quiz.get("/quiz/next", headers=bearer(tokens["access_token"]))
+        assert rejected.status_code == 401
+        assert time.monotonic() - started < 1.0
+
+
+async def test_quiz_app_follows_a_key_rotation(
+    real_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = real_settings()
+    keys = KeyDirectory(tmp_path / "keys")
+    keys.generate("ES256", activate=True)
+    async with auth_service(settings, keys.path, tmp_path / "auth1.log") as base:
+        async with httpx.AsyncClient(base_url=base) as auth:
+            old_tokens = await login(auth)
+        async with quiz_client(base, settings) as quiz:
+            assert (
+                await quiz.get("/quiz/next", headers=bearer(old_tokens["access_token"]))
+            ).status_code == 200
+    new_kid = keys.generate("ES256", activate=True)
+    async with (
+        auth_service(settings, keys.path, tmp_path / "auth2.log") as base,
+        httpx.AsyncClient(base_url=base) as auth,
+        quiz_client(base, settings) as quiz,
+    ):
+        assert (
+            await quiz.get("/quiz/next", headers=bearer(old_tokens["access_token"]))
+        ).status_code == 200
+        new_tokens = await login(auth)
+        # The quiz app's cache predates new_kid: an unknown kid triggers a refetch.
+        response = await quiz.get("/quiz/next", headers=bearer(new_tokens["access_token"]))
+        assert response.status_code == 200, new_kid
+
+
+async def test_hs256_tokens_are_never_accepted_by_the_client(
+    real_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    # The auth service signs with its shared secret here; the JWKS has no public key, so a
+    # verifier without the secret rejects everything rather than trusting an HS256 header.
+    settings = real_settings()
+    keys = KeyDirectory(tmp_path / "keys")
+    keys.generate("ES256", activate=True)
+    async with (
+        auth_service(settings, keys.path, tmp_path / "auth.log") as base,
+        quiz_client(base, settings) as quiz,
+    ):
+        import jwt  # noqa: PLC0415
+
+        forged = jwt.encode(
+            {
+                "sub": "x",
+                "jti": "j",
+                "sid": "s",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 60,
+                "iss": settings.jwt_issuer,
+                "aud": settings.jwt_audience,
+                "token_type": "access",
+            },
+            "guessed-secret-guessed-secret-guessed",
+            algorithm="HS256",
+            headers={"kid": "hs-anything"},
+        )
+        assert (await quiz.get("/quiz/next", headers=bearer(forged))).status_code == 401

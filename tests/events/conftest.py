@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from auth_api.settings import Settings
+from tests.support.private_stack import PrivateServer
+from tests.support.servers import Servers
+
+
+@pytest.fixture
+def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    """A Kafka of this test's own, which the test may stop and start."""
+    server = PrivateServer("kafka", tmp_path / "stack")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def test_db(
+    servers: Servers, isolation: dict[str, str], real_settings: Callable[..., Settings]
+) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """The test's own database (dropped by real_settings): users, and the consumer's
+    profiles and processed-event records."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    try:
+        yield client[isolation["mongo_db"]]
+    finally:
+        await client.close()

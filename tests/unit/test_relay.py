@@ -1,0 +1,60 @@
+"""The relay keeps delivering whatever goes wrong with one event or one call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from auth_api.events.model import EventType, PendingEvent
+from auth_api.events.publisher import MemoryPublisher
+from auth_api.events.relay import OutboxRelay, RelayTuning
+from auth_api.users.memory_store import MemoryUserStore
+from auth_api.users.models import User, new_user_id, utc_now
+
+
+def user(email: str) -> User:
+    now = utc_now()
+    return User(new_user_id(), email, email, "x", "$argon2id$x", now, now)
+
+
+async def test_unknown_event_types_are_delivered_to_their_own_topic() -> None:
+    store, publisher = MemoryUserStore(), MemoryPublisher()
+    someone = user("a@example.com")
+    await store.create(someone, PendingEvent("e1", "user.renamed", someone.id, utc_now(), {}))
+    relay = OutboxRelay(store, publisher, "p.")
+    assert await relay.drain_once() == 1
+    assert [m.topic for m in publisher.messages] == ["p.user.renamed"]
+    assert json.loads(publisher.messages[0].value)["type"] == "user.renamed"
+
+
+class FlakyPublisher(MemoryPublisher):
+    """Raises an unexpected error once, then works."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("a bug, not a broker outage")
+        await super().publish(topic, key, value)
+
+
+async def test_an_unexpected_error_does_not_stop_the_relay() -> None:
+    store, publisher = MemoryUserStore(), FlakyPublisher()
+    someone = user("b@example.com")
+    event = PendingEvent.create(EventType.USER_REGISTERED, someone.id, utc_now(), {})
+    await store.create(someone, event)
+    relay = OutboxRelay(store, publisher, "", RelayTuning(idle_poll_seconds=0.05))
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(100):  # bounded: 5 s
+            if publisher.messages:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        relay.stop()
+        await task
+    assert publisher.failed
+    assert len(publisher.messages) == 1
