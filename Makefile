@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast lint typecheck format stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck format stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -37,6 +37,9 @@ lint: install
 
 typecheck: install
 	$(UV) run --frozen mypy
+
+e2e: install ## Only the browser tests (headless Debian chromium, real servers)
+	$(UV) run --frozen pytest tests/e2e
 
 format: install
 	$(UV) run --frozen ruff format .

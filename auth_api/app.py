@@ -18,6 +18,7 @@ from auth_api.sessions.router import router as sessions_router
 from auth_api.settings import Settings
 from auth_api.tokens.router import router as tokens_router
 from auth_api.users.router import router as users_router
+from auth_api.web import install_web_page
 
 log = logging.getLogger(__name__)
 
@@ -48,4 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions_router)
     app.include_router(tokens_router)
     app.include_router(health_router)
+    # Keep last: the page is mounted at `/` and would shadow any route added after it.
+    install_web_page(app)
     return app
