@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck format stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks format stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -25,7 +25,7 @@ consumers: install ## Run the reference quiz-profiles consumer against the AUTH_
 tail-events: install ## Print the auth events as they arrive, one JSON line each
 	$(UV) run --frozen python -m consumers tail
 
-test: install lint typecheck ## Lint, type-check, and run the whole suite on the real servers
+test: install lint typecheck static-checks ## Lint, type-check, and run the whole suite on the real servers
 	$(UV) run --frozen pytest
 
 test-fast: install ## Only the tests that need no server
@@ -40,6 +40,9 @@ typecheck: install
 
 e2e: install ## Only the browser tests (headless Debian chromium, real servers)
 	$(UV) run --frozen pytest tests/e2e
+
+static-checks: install ## docker-compose.yml and the Dockerfile, checked without a Docker engine
+	UV="$(UV)" bash .ci/static-checks
 
 format: install
 	$(UV) run --frozen ruff format .

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
+from auth_api.observability import configure_logging, logging_config
 from auth_api.settings import Settings
 from auth_api.tokens.key_cli import add_key_commands, run_key_command
 
@@ -29,12 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "keys":
         return run_key_command(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        Settings()  # fail here, with a readable message, before workers start
+        settings = Settings()  # fail here, with a readable message, before workers start
     except ValidationError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return 2
+    configure_logging(settings)
     uvicorn.run(
         "auth_api.app:create_app",
         factory=True,
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         proxy_headers=False,  # X-Forwarded-For is handled by AUTH_TRUSTED_PROXIES
         server_header=False,
+        log_config=logging_config(settings),  # JSON lines in every worker too
+        access_log=False,  # replaced by auth_api.access, with route and request id
     )
     return 0
 

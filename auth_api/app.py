@@ -14,6 +14,7 @@ from auth_api.health.router import router as health_router
 from auth_api.http.client_ip import parse_networks
 from auth_api.http.middleware import BodySizeLimit
 from auth_api.http.problem import install_problem_handlers
+from auth_api.observability import install_observability
 from auth_api.sessions.router import router as sessions_router
 from auth_api.settings import Settings
 from auth_api.tokens.router import router as tokens_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions_router)
     app.include_router(tokens_router)
     app.include_router(health_router)
+    install_observability(app)  # after the other middleware: it wraps them
     # Keep last: the page is mounted at `/` and would shadow any route added after it.
     install_web_page(app)
     return app

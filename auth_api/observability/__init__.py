@@ -1,0 +1,24 @@
+"""Metrics, request ids and JSON logs. `install_observability(app)` is the one
+call the app factory makes; `configure_logging(settings)` is the entry point's."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from auth_api.observability.audit_metrics import install_audit_metrics
+from auth_api.observability.http_metrics import HttpMetricsMiddleware
+from auth_api.observability.logs import configure_logging, json_log_handler, logging_config
+from auth_api.observability.request_id import RequestIdMiddleware
+from auth_api.observability.scrape import router as metrics_router
+
+__all__ = ["configure_logging", "install_observability", "json_log_handler", "logging_config"]
+
+
+def install_observability(app: FastAPI) -> None:
+    """Add /metrics and the request id and metrics middleware. Call it after the other
+    middleware, so these two wrap them and see every response, 413s included."""
+    install_audit_metrics()
+    app.include_router(metrics_router)
+    app.add_middleware(HttpMetricsMiddleware)
+    # Added last, so outermost: the access line written by the metrics layer has the id.
+    app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,90 @@
+"""JSON log lines: one object per line with timestamp, level, logger, message, the
+request id while a request is handled, and the record's extra fields (the audit kind,
+user id, ...). JSON encoding escapes CR, LF and quotes, so a value such as a crafted
+email address cannot start a forged line; secrets are redacted before encoding."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+from auth_api.observability.redaction import redact
+from auth_api.observability.request_id import current_request_id
+from auth_api.settings import Settings
+
+FIELDS = ("levelname", "name", "message")
+RENAMED = {"levelname": "level", "name": "logger"}
+# Uvicorn repeats its message with terminal colour codes: noise in a JSON line.
+DROPPED_FIELDS = ("color_message",)
+# Uvicorn's own access log is replaced by auth_api.access (route template, request id).
+QUIET_LOGGERS = {"uvicorn.access": "WARNING", "aiokafka": "WARNING", "pymongo": "WARNING"}
+
+
+class JsonLogFormatter(JsonFormatter):
+    def __init__(self, static_fields: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            list(FIELDS),
+            rename_fields=RENAMED,
+            static_fields=static_fields or {},
+            json_ensure_ascii=True,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        log_data["timestamp"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        super().add_fields(log_data, record, message_dict)
+        request_id = current_request_id()
+        if request_id is not None:
+            log_data.setdefault("request_id", request_id)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        for key in DROPPED_FIELDS:
+            log_data.pop(key, None)
+        redacted: dict[str, Any] = redact(log_data)
+        return redacted
+
+
+def json_log_handler(
+    stream: IO[str] | None = None, settings: Settings | None = None
+) -> logging.Handler:
+    """A handler writing JSON lines to `stream` (stderr by default); tests use a StringIO."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLogFormatter(static_fields(settings)))
+    return handler
+
+
+def static_fields(settings: Settings | None) -> dict[str, Any]:
+    return {"env": settings.env.value} if settings is not None else {}
+
+
+def logging_config(settings: Settings | None = None, level: str = "INFO") -> dict[str, Any]:
+    """A dictConfig for the whole process; uvicorn applies it again in each worker."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonLogFormatter, "static_fields": static_fields(settings)}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            name: {"level": quiet, "handlers": [], "propagate": True}
+            for name, quiet in QUIET_LOGGERS.items()
+        },
+    }
+
+
+def configure_logging(settings: Settings | None = None, level: str = "INFO") -> None:
+    """Every log line of the process as JSON on stderr."""
+    logging.config.dictConfig(logging_config(settings, level))

@@ -1,0 +1,89 @@
+"""GET /metrics: the process-wide counters plus the event-delivery state of this app,
+read at scrape time (outbox backlog from the store, relay counters from the relay)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Response
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from auth_api.errors import DependencyUnavailable
+from auth_api.events.relay import OutboxRelay
+from auth_api.http.deps import ContainerDep
+from auth_api.users.models import utc_now
+from auth_api.users.store import Outbox
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class OutboxReading:
+    readable: bool
+    backlog: int = 0
+    oldest_age_seconds: float = 0.0
+
+
+async def read_outbox(outbox: Outbox) -> OutboxReading:
+    try:
+        count, oldest = await outbox.backlog()
+    except DependencyUnavailable as exc:
+        log.warning("metrics: outbox backlog unreadable: %s", exc)
+        return OutboxReading(readable=False)
+    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
+    return OutboxReading(True, count, max(age, 0.0))
+
+
+class DeliveryCollector(Collector):
+    """One scrape's view of event delivery; built per request, so apps never share it."""
+
+    def __init__(self, outbox: OutboxReading, relay: OutboxRelay) -> None:
+        self._outbox = outbox
+        self._relay = relay
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "auth_outbox_readable",
+            "1 when the outbox backlog could be read from the user store at this scrape",
+            value=1 if self._outbox.readable else 0,
+        )
+        if self._outbox.readable:
+            yield GaugeMetricFamily(
+                "auth_outbox_backlog_events",
+                "Events recorded but not yet acknowledged by Kafka",
+                value=self._outbox.backlog,
+            )
+            yield GaugeMetricFamily(
+                "auth_outbox_oldest_event_age_seconds",
+                "Age of the oldest undelivered event; grows while delivery is stuck",
+                value=self._outbox.oldest_age_seconds,
+            )
+        yield CounterMetricFamily(
+            "auth_events_published",
+            "Events acknowledged by Kafka and removed from the outbox by this process",
+            value=self._relay.published,
+        )
+        yield CounterMetricFamily(
+            "auth_events_publish_failures",
+            "Deliveries stopped by a failed publish (one per user batch; retried later)",
+            value=self._relay.failed,
+        )
+
+
+def exposition(outbox: OutboxReading, relay: OutboxRelay) -> bytes:
+    delivery = CollectorRegistry(auto_describe=False)
+    delivery.register(DeliveryCollector(outbox, relay))
+    return generate_latest(REGISTRY) + generate_latest(delivery)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(container: ContainerDep) -> Response:
+    reading = await read_outbox(container.backends.outbox)
+    body = exposition(reading, container.relay)
+    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -1,0 +1,125 @@
+"""What the compose stack, the Dockerfile and .env.example promise, read as files: no
+Docker engine is needed (.ci/static-checks validates the compose file with compose)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from auth_api.events.model import EventType
+from auth_api.settings import Settings
+from consumers.settings import ConsumerSettings
+
+REPO = Path(__file__).resolve().parents[2]
+DOCUMENTED = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+INTERPOLATED = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return loaded
+
+
+def service(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = compose()["services"][name]
+    return found
+
+
+def env_names(settings: type[BaseSettings]) -> set[str]:
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return {f"{prefix}{name}".upper() for name in settings.model_fields}
+
+
+def documented() -> set[str]:
+    return set(DOCUMENTED.findall((REPO / ".env.example").read_text()))
+
+
+@pytest.mark.parametrize("settings", [Settings, ConsumerSettings])
+def test_env_example_documents_every_setting(settings: type[BaseSettings]) -> None:
+    assert env_names(settings) - documented() == set()
+
+
+def test_env_example_documents_every_variable_compose_reads() -> None:
+    used = set(INTERPOLATED.findall((REPO / "docker-compose.yml").read_text()))
+    assert used - documented() == set()
+
+
+def test_env_example_holds_no_secret_values() -> None:
+    for line in (REPO / ".env.example").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.endswith(("PASSWORD", "SECRET")):
+            assert value == "", f"{name} must be empty in .env.example"
+
+
+def test_redis_keeps_revocations_across_restarts() -> None:
+    redis = service("redis")
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command
+    assert "--appendfsync everysec" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+
+
+def test_services_wait_for_healthy_dependencies() -> None:
+    for name, definition in compose()["services"].items():
+        depends = definition.get("depends_on", {})
+        if name == "prometheus":
+            continue  # scrapes whatever is up; a missing target is a metric, not an error
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for dependency, rule in depends.items():
+            expected = (
+                "service_completed_successfully"
+                if dependency == "kafka-init"
+                else "service_healthy"
+            )
+            assert rule["condition"] == expected, f"{name} -> {dependency}"
+            assert "healthcheck" in service(dependency) or dependency == "kafka-init"
+
+
+def test_kafka_init_creates_every_event_topic_and_its_dlq() -> None:
+    init = service("kafka-init")
+    assert set(init["environment"]["TOPICS"].split()) == {t.value for t in EventType}
+    script = init["command"][0]
+    assert '"$$TOPIC_PREFIX$$topic.dlq"' in script
+    assert "--if-not-exists" in script
+
+
+def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
+    config = yaml.safe_load((REPO / "infra/prometheus/prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for s in job["static_configs"]
+        for target in s["targets"]
+    }
+    assert targets == {"auth-api:8000", "quiz-profiles:9102"}
+    consumer = service("quiz-profiles")["command"]
+    assert consumer[consumer.index("--metrics-port") + 1] == "9102"
+    assert service("prometheus")["profiles"] == ["ops"]
+
+
+def test_ops_profile_has_the_uis_and_prometheus() -> None:
+    in_ops = {n for n, d in compose()["services"].items() if "ops" in d.get("profiles", [])}
+    assert in_ops == {"kafka-ui", "redis-ui", "prometheus"}
+
+
+def test_published_ports_are_loopback_only() -> None:
+    for name, definition in compose()["services"].items():
+        for port in definition.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
+
+
+def test_dockerfile_runs_as_non_root_with_a_liveness_healthcheck() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users, "no USER: the container would run as root"
+    assert users[-1].split(":")[0] not in {"0", "root"}
+    assert re.search(r"^HEALTHCHECK .*\n.*/health/live", dockerfile, re.MULTILINE)
+    assert "uv sync --frozen --no-dev" in dockerfile
+    assert re.search(r"^EXPOSE 8000$", dockerfile, re.MULTILINE)
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
