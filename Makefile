@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks format stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks format bench stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -38,11 +38,14 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
-e2e: install ## Only the browser tests (headless Debian chromium, real servers)
-	$(UV) run --frozen pytest tests/e2e
-
 static-checks: install ## docker-compose.yml and the Dockerfile, checked without a Docker engine
 	UV="$(UV)" bash .ci/static-checks
+
+bench: install ## Benchmark the API on the real servers (BENCH_ARGS=--quick for a smoke run)
+	$(UV) run --frozen python -m bench $(BENCH_ARGS)
+
+e2e: install ## Only the browser tests (headless Debian chromium, real servers)
+	$(UV) run --frozen pytest tests/e2e
 
 format: install
 	$(UV) run --frozen ruff format .

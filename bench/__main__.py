@@ -1,0 +1,119 @@
+"""`python -m bench [--quick] [--workers N] [--only SCENARIO...]`: start what is needed,
+run the scenarios, print the table and the targets, write .cache/bench/results.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from pymongo import MongoClient
+
+from bench.conditions import describe, load_average
+from bench.config import SCENARIOS, BenchConfig, parse_args, plan_cores
+from bench.report import compute_ratios, scenario_table, target_rows, target_table
+from bench.scenarios import Context, create_users, start_api, stop_api
+from bench.scenarios import scenario_table as scenarios_of
+from bench.servers import REPO, PrivateRedis, ensure_stack, stack
+from bench.wrk import ensure_wrk
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run_scenarios(ctx: Context) -> None:
+    runners = scenarios_of(ctx)
+    for name in SCENARIOS:
+        if name not in ctx.cfg.only:
+            continue
+        say(f"{name}...")
+        outcome = runners[name]()
+        if isinstance(outcome, str):
+            ctx.notes.append(f"{name}: {outcome}")
+            say(f"{name}: {outcome}")
+            continue
+        for result in outcome:
+            ctx.results[result.name] = result
+            say(f"{result.name}: {result.rps:,.1f}/s p99 {result.p99_ms:.2f} ms, "
+                f"{result.errors} errors")  # fmt: skip
+
+
+def drop_database(ctx: Context) -> None:
+    mongo: MongoClient[dict[str, Any]]
+    with MongoClient(ctx.urls["AUTH_MONGO_URL"], serverSelectionTimeoutMS=5000) as mongo:
+        mongo.drop_database(ctx.mongo_db)
+
+
+def run(cfg: BenchConfig) -> tuple[Context, dict[str, Any]]:
+    if {"baseline", "me"} & set(cfg.only):
+        ensure_wrk()  # before minutes are spent starting servers
+    cores = plan_cores(cfg.workers)
+    conditions = describe(cfg, cores, REPO)
+    say(f"conditions: {cores.description}; {cfg.workers} worker(s); {cfg.duration_s:g}s runs")
+    urls, started_here = ensure_stack()
+    redis = PrivateRedis()
+    redis.start()
+    ctx = Context(cfg, cores, urls, redis)
+    try:
+        start_api(ctx, relay=True, label="relay-on")
+        create_users(ctx)
+        run_scenarios(ctx)
+    finally:
+        stop_api(ctx)
+        redis.stop()
+        drop_database(ctx)
+        ctx.users_file.unlink(missing_ok=True)
+        if started_here:  # the same rule as the tests: stop only what this run started
+            stack("stop", *started_here)
+    conditions |= {
+        "load_average_after": load_average(),
+        "servers": f"FerretDB and Kafka from infra/stack; a private Redis on port {redis.port}",
+        "servers_started_by_this_run": started_here,
+    }
+    return ctx, conditions
+
+
+def build_report(ctx: Context, conditions: dict[str, Any]) -> dict[str, Any]:
+    ratios = compute_ratios(ctx.results)
+    return {
+        "conditions": conditions,
+        "scenarios": {name: r.as_dict() for name, r in ctx.results.items()},
+        "ratios": ratios,
+        "targets": target_rows(ratios),
+        "notes": ctx.notes,
+    }
+
+
+def render(ctx: Context, report: dict[str, Any]) -> str:
+    results = list(ctx.results.values())
+    conditions = "\n".join(f"  {k}: {v}" for k, v in report["conditions"].items())
+    notes = [f"{r.name}: {note}" for r in results for note in r.notes] + ctx.notes
+    if "redis_per_me" in ctx.results:
+        commands = ctx.results["redis_per_me"].extra["redis_commands"]
+        notes.append(f"Redis commands during the counted /auth/me requests: {commands}")
+    return "\n\n".join(
+        [
+            "Conditions:\n" + conditions,
+            scenario_table(results),
+            target_table(report["ratios"]),
+            "Notes:\n" + "\n".join(f"  - {n}" for n in notes or ["(none)"]),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    started = time.monotonic()
+    ctx, conditions = run(cfg)
+    report = build_report(ctx, conditions)
+    cfg.output.parent.mkdir(parents=True, exist_ok=True)
+    cfg.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(render(ctx, report))
+    say(f"done in {time.monotonic() - started:.0f}s; results in {cfg.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

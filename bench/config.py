@@ -1,0 +1,98 @@
+"""Knobs of a run, from BENCH_* environment variables, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# In run order. raw_hash, login and login_events_off run last and back to back: their
+# ratios compare runs, and the machine's background load drifts over minutes.
+SCENARIOS = (
+    "baseline", "me", "redis_per_me", "logout", "register", "refresh", "me_idle",
+    "me_under_login", "raw_hash", "login", "login_events_off",
+)  # fmt: skip
+RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "bench" / "results.json"
+
+
+@dataclass
+class BenchConfig:
+    workers: int = 1
+    duration_s: float = 10.0
+    warmup_s: float = 2.0
+    connections: int = 16  # wrk and the cheap asyncio flows
+    hash_clients_per_worker: int = 2  # login/register: enough to keep the hasher busy
+    probe_interval_ms: float = 10.0
+    redis_requests: int = 2000
+    logout_sessions: int = 300  # each costs a login (one hash) before the measured logouts
+    port: int = 0  # 0: any free port
+    only: list[str] = field(default_factory=lambda: list(SCENARIOS))
+    profile: bool = False
+    output: Path = RESULTS
+
+    @property
+    def hash_clients(self) -> int:
+        return self.hash_clients_per_worker * self.workers
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def parse_args(argv: list[str]) -> BenchConfig:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--workers", type=int, default=int(_env_number("BENCH_WORKERS", 1)))
+    parser.add_argument("--duration", type=float, default=_env_number("BENCH_DURATION", 10))
+    parser.add_argument("--warmup", type=float, default=_env_number("BENCH_WARMUP", 2))
+    parser.add_argument(
+        "--connections", type=int, default=int(_env_number("BENCH_CONNECTIONS", 16))
+    )
+    parser.add_argument(
+        "--hash-clients", type=int, default=int(_env_number("BENCH_HASH_CLIENTS", 2)),
+        help="concurrent login/register clients per API worker",
+    )  # fmt: skip
+    parser.add_argument("--port", type=int, default=int(_env_number("BENCH_PORT", 0)))
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run these scenarios")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="run the API under pyinstrument (slower; for finding where time goes)",
+    )  # fmt: skip
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    config = BenchConfig(
+        workers=args.workers, duration_s=args.duration, warmup_s=args.warmup,
+        connections=args.connections, hash_clients_per_worker=args.hash_clients,
+        port=args.port, profile=args.profile, output=args.output,
+        only=list(args.only or SCENARIOS),
+    )  # fmt: skip
+    if args.quick:
+        config.duration_s, config.warmup_s = 2.0, 0.5
+        config.redis_requests, config.logout_sessions = 200, 40
+    return config
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    """Which cores the server and the load generator run on, as taskset prefixes."""
+
+    server: list[str]
+    load: list[str]
+    description: str
+
+
+def plan_cores(workers: int) -> CorePlan:
+    cores = sorted(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None or len(cores) < workers + 1:
+        why = "taskset missing" if shutil.which("taskset") is None else "too few cores"
+        return CorePlan([], [], f"unpinned ({why}: {len(cores)} cores, {workers} workers)")
+    server = ",".join(map(str, cores[:workers]))
+    load = ",".join(map(str, cores[workers:]))
+    return CorePlan(
+        ["taskset", "-c", server],
+        ["taskset", "-c", load],
+        f"server on core(s) {server}, load generator on core(s) {load}",
+    )
