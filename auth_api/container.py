@@ -34,6 +34,7 @@ from auth_api.tokens.introspection import parse_clients
 from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
 from auth_api.users.memory_store import MemoryUserStore
 from auth_api.users.mongo_store import MongoUserStore
+from auth_api.users.profile_cache import ProfileCache
 from auth_api.users.service import AccountService, RateLimits
 from auth_api.users.store import Outbox, SessionStore, UserStore
 
@@ -211,6 +212,7 @@ def build_container(settings: Settings) -> Container:
         backends.limiter,
         rate_limits(settings),
         on_event_recorded=relay.notify,
+        profiles=ProfileCache(settings.profile_cache_seconds),
     )
     services = Services(
         accounts=accounts,

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     refresh_grace_seconds: int = Field(
         5, ge=0, le=60, description="A spent refresh token retried within this gets the same reply"
     )
+    profile_cache_seconds: float = Field(
+        5, ge=0, le=300, description="How long /auth/me may serve a cached profile (0: never)"
+    )
     introspection_clients: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated client_id:secret pairs for introspection"
     )

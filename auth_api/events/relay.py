@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 from auth_api.errors import DependencyUnavailable
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RelayTuning:
     batch_users: int = 100
+    # How often the whole outbox is swept, for events no notification pointed at:
+    # written by a process that died, or left behind by a failed delivery.
     idle_poll_seconds: float = 1.0
     max_backoff_seconds: float = 5.0
 
@@ -40,13 +43,17 @@ class OutboxRelay:
         self._prefix = topic_prefix
         self._tuning = tuning or RelayTuning()
         self._wake = asyncio.Event()
+        self._hinted: set[str] = set()
+        self._last_sweep = float("-inf")
         self._topics_ready = False
         self._stopping = False
         self.published = 0
         self.failed = 0
 
-    def notify(self) -> None:
-        """A request recorded an event: deliver it now rather than at the next poll."""
+    def notify(self, user_id: str) -> None:
+        """A request recorded an event for this user: deliver it now, by reading that one
+        document, rather than at the next sweep of the whole outbox."""
+        self._hinted.add(user_id)
         self._wake.set()
 
     def stop(self) -> None:
@@ -58,10 +65,8 @@ class OutboxRelay:
         backoff = 0.0
         while not self._stopping:
             try:
-                delivered = await self.drain_once()
+                await self._next_round()
                 backoff = 0.0
-                if delivered == 0:
-                    await self._sleep(self._tuning.idle_poll_seconds)
             except (PublishFailed, DependencyUnavailable) as exc:
                 backoff = self._next_backoff(backoff)
                 log.warning("outbox relay: delivery paused for %.1fs: %s", backoff, exc)
@@ -74,12 +79,33 @@ class OutboxRelay:
                 await self._sleep(backoff)
 
     def _next_backoff(self, previous: float) -> float:
+        # After any failure the next round sweeps everything: nothing waits for a hint.
+        self._last_sweep = float("-inf")
         return min(self._tuning.max_backoff_seconds, max(0.2, previous * 2))
+
+    async def _next_round(self) -> None:
+        until_sweep = self._last_sweep + self._tuning.idle_poll_seconds - time.monotonic()
+        if until_sweep <= 0:
+            self._hinted.clear()  # the sweep covers them
+            self._last_sweep = time.monotonic()
+            await self.drain_once()
+        elif self._hinted:
+            await self._drain_hinted()
+        else:
+            await self._sleep(until_sweep)
+
+    async def _drain_hinted(self) -> None:
+        users, self._hinted = self._hinted, set()
+        await self._ensure_topics()
+        batches = await asyncio.gather(*(self._outbox.pending_of(u) for u in users))
+        await self._deliver_all([b for b in batches if b is not None])
 
     async def drain_once(self) -> int:
         """Deliver what is pending now; the number of events delivered."""
         await self._ensure_topics()
-        batches = await self._outbox.pending(self._tuning.batch_users)
+        return await self._deliver_all(await self._outbox.pending(self._tuning.batch_users))
+
+    async def _deliver_all(self, batches: list[UserEvents]) -> int:
         results = await asyncio.gather(
             *(self._deliver(batch) for batch in batches), return_exceptions=True
         )

@@ -55,7 +55,7 @@ class SessionService:
         revocations: RevocationStore,
         policy: SessionPolicy,
         rotation_key: bytes,
-        on_event_recorded: Callable[[], None] = lambda: None,
+        on_event_recorded: Callable[[str], None] = lambda user_id: None,
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -147,7 +147,7 @@ class SessionService:
         ended = [s.revoked(now, reason) for s in active]
         changed = await self._store.end_sessions(user_id, ended, event, len(ended) == 1)
         if changed:
-            self._on_event_recorded()
+            self._on_event_recorded(user_id)
             audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
         await self._revocations.revoke_sessions([s.id for s in active], self._tokens.ttl_seconds)
         return changed
@@ -179,7 +179,7 @@ class SessionService:
         )
         ended = session.revoked(now, "logout")
         if await self._store.end_sessions(claims.user_id, [ended], event, only_if_active=True):
-            self._on_event_recorded()
+            self._on_event_recorded(claims.user_id)
         await self._revocations.revoke_sessions([session.id], self._tokens.ttl_seconds)
 
     async def end_all(self, claims: AccessClaims) -> None:

@@ -95,6 +95,10 @@ class MemoryUserStore:
         batches = [UserEvents(uid, list(evs)) for uid, evs in self._outbox.items() if evs]
         return batches[:limit]
 
+    async def pending_of(self, user_id: str) -> UserEvents | None:
+        events = self._outbox.get(user_id)
+        return UserEvents(user_id, list(events)) if events else None
+
     async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
         queue = self._outbox.get(user_id, [])
         for event_id in event_ids:

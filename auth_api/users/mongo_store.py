@@ -159,6 +159,14 @@ class MongoUserStore:
             for doc in docs
         ]
 
+    async def pending_of(self, user_id: str) -> UserEvents | None:
+        async with mongo_errors():
+            doc = await self._users.find_one({"_id": user_id}, {"outbox": 1})
+        events = (doc or {}).get("outbox") or []
+        if not events:
+            return None
+        return UserEvents(user_id, [PendingEvent.from_document(e) for e in events])
+
     async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
         # Pops from the front, guarded by the id expected there: FerretDB ignores $pull
         # with a condition, and a guarded $pop is exact on both servers. A concurrent

@@ -24,6 +24,7 @@ from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.tokens.access import AccessClaims
 from auth_api.users.emails import login_key, normalize_email
 from auth_api.users.models import User, new_user_id, utc_now
+from auth_api.users.profile_cache import ProfileCache
 from auth_api.users.store import LoginRecord, UserStore
 
 audit = logging.getLogger("auth_api.audit")
@@ -66,9 +67,11 @@ class AccountService:
         sessions: SessionService,
         limiter: RateLimiter,
         limits: RateLimits,
-        on_event_recorded: Callable[[], None] = lambda: None,
+        on_event_recorded: Callable[[str], None] = lambda user_id: None,
+        profiles: ProfileCache | None = None,
     ) -> None:
         self._users = users
+        self._profiles = profiles or ProfileCache(ttl_seconds=0)
         self._hasher = hasher
         self._sessions = sessions
         self._limiter = limiter
@@ -95,7 +98,7 @@ class AccountService:
             {**profile(user), "registered_at": user.created_at},
         )
         await self._users.create(user, event)
-        self._on_event_recorded()
+        self._on_event_recorded(user.id)
         audit.info("register", extra={"audit": "register", "user_id": user.id})
         return user
 
@@ -140,14 +143,15 @@ class AccountService:
             user.id, now, event, result.new_hash, opened.session, opened.stale_session_ids
         )
         await self._users.record_login(record)
-        self._on_event_recorded()
+        self._on_event_recorded(user.id)
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
         return self._sessions.token_pair(user.id, opened.session, opened.refresh_token)
 
     async def current_user(self, claims: AccessClaims) -> User:
-        user = await self._users.find_by_id(claims.user_id)
+        user = self._profiles.get(claims.user_id) or await self._users.find_by_id(claims.user_id)
         if user is None or not user.is_active:
             raise NotAuthenticated
+        self._profiles.put(user)
         return user
 
     def _account_rule(self, email_key: str) -> LimitRule:

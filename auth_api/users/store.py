@@ -70,6 +70,9 @@ class Outbox(Protocol):
     async def pending(self, limit: int) -> list[UserEvents]:
         """Users with undelivered events, each user's events in the order recorded."""
 
+    async def pending_of(self, user_id: str) -> UserEvents | None:
+        """One user's undelivered events (None when there are none): a lookup by id."""
+
     async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
         """Remove delivered events: a prefix of what `pending` returned, in order."""
 

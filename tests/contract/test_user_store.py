@@ -185,3 +185,16 @@ async def test_events_of_unknown_types_are_still_pending(user_store: Store) -> N
     await user_store.create(user, future)
     [batch] = await user_store.pending(10)
     assert batch.events[0].type == "user.renamed"
+
+
+async def test_pending_of_reads_one_users_events(user_store: Store) -> None:
+    first, second = make_user("one@example.com"), make_user("two@example.com")
+    registered = event(first)
+    await user_store.create(first, registered)
+    await user_store.create(second, event(second))
+    batch = await user_store.pending_of(first.id)
+    assert batch is not None
+    assert [e.id for e in batch.events] == [registered.id]
+    await user_store.mark_delivered(first.id, [registered.id])
+    assert await user_store.pending_of(first.id) is None
+    assert await user_store.pending_of("nobody") is None

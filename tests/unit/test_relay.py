@@ -10,6 +10,7 @@ from auth_api.events.publisher import MemoryPublisher
 from auth_api.events.relay import OutboxRelay, RelayTuning
 from auth_api.users.memory_store import MemoryUserStore
 from auth_api.users.models import User, new_user_id, utc_now
+from auth_api.users.store import UserEvents
 
 
 def user(email: str) -> User:
@@ -58,3 +59,36 @@ async def test_an_unexpected_error_does_not_stop_the_relay() -> None:
         await task
     assert publisher.failed
     assert len(publisher.messages) == 1
+
+
+class CountingStore(MemoryUserStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sweeps = 0
+
+    async def pending(self, limit: int) -> list[UserEvents]:
+        self.sweeps += 1
+        return await super().pending(limit)
+
+
+async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
+    store, publisher = CountingStore(), MemoryPublisher()
+    relay = OutboxRelay(store, publisher, "", RelayTuning(idle_poll_seconds=60))
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.05)  # the first round sweeps once
+        for index in range(3):
+            someone = user(f"n{index}@example.com")
+            await store.create(
+                someone, PendingEvent.create(EventType.USER_REGISTERED, someone.id, utc_now(), {})
+            )
+            relay.notify(someone.id)
+        for _ in range(100):
+            if len(publisher.messages) == 3:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        relay.stop()
+        await task
+    assert len(publisher.messages) == 3
+    assert store.sweeps == 1
