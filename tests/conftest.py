@@ -8,6 +8,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
+from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers, find_servers
 
 TEST_SECRET = secrets.token_urlsafe(48)
@@ -39,6 +41,30 @@ def servers() -> Iterator[Servers]:
         pytest.skip(f"real servers unavailable: {exc}")
     yield found
     found.close()
+
+
+def private_server(name: str, servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    """A server of this test's own, which the test may stop and start; the shared ones
+    (`servers`) serve every other test and must never be disturbed."""
+    server = PrivateServer(name, tmp_path / "stack")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_redis(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    yield from private_server("redis", servers, tmp_path)
+
+
+@pytest.fixture
+def private_mongo(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    yield from private_server("mongo", servers, tmp_path)
+
+
+@pytest.fixture
+def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    yield from private_server("kafka", servers, tmp_path)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -9,17 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from auth_api.settings import Settings
-from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers
-
-
-@pytest.fixture
-def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
-    """A Kafka of this test's own, which the test may stop and start."""
-    server = PrivateServer("kafka", tmp_path / "stack")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

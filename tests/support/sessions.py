@@ -8,10 +8,10 @@ import time
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from auth_api.events.publisher import MemoryPublisher
+from tests.events.support import read_topic
 from tests.support.api import PASSWORD, bearer, register, unique_email
 
 
@@ -56,22 +56,3 @@ async def delivered_events(app: FastAPI, event_type: str, seconds: float = 10.0)
         records = await read_topic(container.settings.kafka_bootstrap, topic, seconds)
         values = [r.value for r in records]
     return [json.loads(value) for value in values]
-
-
-async def read_topic(bootstrap: str, topic: str, seconds: float) -> list[Any]:
-    """Every record the topic holds now: each partition read up to its end offset."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    records: list[Any] = []
-    try:
-        await consumer.start()
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        async with asyncio.timeout(seconds):
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                for batch in (await consumer.getmany(timeout_ms=200)).values():
-                    records += batch
-    finally:
-        await consumer.stop()
-    return records
