@@ -3,6 +3,9 @@ key id rather than chosen by the token."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -11,6 +14,7 @@ import jwt
 
 from auth_api.errors import NotAuthenticated
 from auth_api.tokens.keys import KeySet
+from auth_api.tokens.verified_cache import VerifiedTokenCache
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "iss", "aud", "token_type", "sid"]
@@ -39,13 +43,20 @@ class AccessClaims:
 
 class AccessTokenCodec:
     def __init__(
-        self, keys: KeySet, issuer: str, audience: str, ttl_seconds: int, leeway_seconds: int
+        self,
+        keys: KeySet,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        leeway_seconds: int,
+        cache_entries: int = 10_000,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
         self._leeway = leeway_seconds
+        self._verified = VerifiedTokenCache(cache_entries, leeway_seconds)
 
     def issue(self, user_id: str, session_id: str) -> IssuedToken:
         now = int(time.time())
@@ -69,8 +80,16 @@ class AccessTokenCodec:
         """Claims of a genuine, unexpired access token; NotAuthenticated for anything else."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        claims = self._verify_signature_and_claims(token)
+        self._verified.put(token, claims)
+        return claims
+
+    def _verify_signature_and_claims(self, token: str) -> AccessClaims:
         try:
-            key = self.keys.for_kid(jwt.get_unverified_header(token).get("kid"))
+            key = self.keys.for_kid(header_kid(token))
             if key is None:
                 raise NotAuthenticated
             claims = jwt.decode(
@@ -101,3 +120,14 @@ class AccessTokenCodec:
         ):
             raise NotAuthenticated
         return AccessClaims(user_id=sub, jti=jti, session_id=sid, issued_at=iat, expires_at=exp)
+
+
+def header_kid(token: str) -> object:
+    """The header's `kid`, read without PyJWT's full parse of the token (which
+    jwt.decode repeats anyway). Anything malformed yields None, and so a 401."""
+    encoded = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return header.get("kid") if isinstance(header, dict) else None

@@ -183,3 +183,29 @@ def test_unknown_or_missing_kid_and_oversized_header_are_rejected(
         codec.verify(jwt.encode(claims(), SECRET, algorithm="HS256"))
     with pytest.raises(NotAuthenticated):
         codec.verify(sign(claims(), pad="p" * 5000))
+
+
+def test_a_cached_token_still_expires() -> None:
+    codec = AccessTokenCodec(KeySet(HS_KEY), ISS, AUD, ttl_seconds=1, leeway_seconds=0)
+    token = codec.issue("u1", "s1").token
+    assert codec.verify(token).user_id == "u1"  # verified, now cached
+    assert codec.verify(token).user_id == "u1"  # served from the cache
+    time.sleep(1.1)
+    with pytest.raises(NotAuthenticated):
+        codec.verify(token)
+
+
+def test_the_verified_cache_holds_only_genuine_tokens_and_is_bounded(
+    codec: AccessTokenCodec,
+) -> None:
+    token = codec.issue("u1", "s1").token
+    codec.verify(token)
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(NotAuthenticated):
+        codec.verify(tampered)
+    small = AccessTokenCodec(KeySet(HS_KEY), ISS, AUD, 900, 5, cache_entries=2)
+    tokens = [small.issue(f"u{i}", "s").token for i in range(3)]
+    for each in tokens:
+        small.verify(each)
+    assert small._verified.get(tokens[0]) is None
+    assert small._verified.get(tokens[2]) is not None
