@@ -47,6 +47,10 @@ bench: install ## Benchmark the API on the real servers (BENCH_ARGS=--quick for 
 e2e: install ## Only the browser tests (headless Debian chromium, real servers)
 	$(UV) run --frozen pytest tests/e2e
 
+.PHONY: soak
+soak: install ## Minutes of mixed load, Kafka restarted midway, then nothing-lost checks (SOAK_SECONDS=180)
+	$(UV) run --frozen python -m soak
+
 format: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .

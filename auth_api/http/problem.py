@@ -9,14 +9,52 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from auth_api.errors import AuthServiceError, DependencyUnavailable, FieldProblem, InvalidInput
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://quizauth.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
-PROBLEM: dict[str, Any] = {"description": "Problem details", "content": {MEDIA_TYPE: {}}}
+# The body every error has, declared so that clients and the schema fuzzer can rely on it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+PROBLEM: dict[str, Any] = {
+    "description": "Problem details",
+    "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+}
 
+
+def problem_with_header(name: str, description: str) -> dict[str, Any]:
+    header = {"description": description, "schema": {"type": "string"}, "required": True}
+    return {**PROBLEM, "headers": {name: header}}
+
+
+# A missing, malformed, forged, expired or revoked access token.
+NOT_AUTHENTICATED = problem_with_header("WWW-Authenticate", "The Bearer challenge")
+# Throttled, or a backing server is down.
+RETRY_LATER = problem_with_header("Retry-After", "Seconds to wait before retrying")
+# Answered before the endpoint runs: unparsable (400), oversized (413) or invalid (422) input.
+INPUT_PROBLEMS: dict[int | str, dict[str, Any]] = {400: PROBLEM, 413: PROBLEM, 422: PROBLEM}
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 # Statuses Starlette raises itself, mapped to our stable codes.
 HTTP_CODES = {
     400: "MALFORMED_REQUEST",
@@ -79,10 +117,25 @@ def field_problem(error: Any) -> FieldProblem:
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(HTTPException, exc)
-    code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    status, headers = exc.status_code, dict(exc.headers or {})
+    if status in {404, 405} and (methods := api_methods_at(request)):
+        # The web page, mounted at `/`, answers the methods an API path lacks (404, or 405
+        # allowing GET): the path belongs to the API, and so does the answer.
+        status, headers = 405, {**headers, "Allow": ", ".join(sorted(methods))}
+    code = HTTP_CODES.get(status, "HTTP_ERROR")
     title = code.replace("_", " ").capitalize()
-    detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(exc.status_code, code, title, detail, dict(exc.headers or {}))
+    detail = exc.detail if isinstance(exc.detail, str) and status == exc.status_code else title
+    return problem_response(status, code, title, detail, headers)
+
+
+def api_methods_at(request: Request) -> set[str]:
+    """The documented methods of the API path the request targets, if it targets one."""
+    path: str = request.scope["path"]
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].fullmatch(path):
+            methods |= {m.upper() for m in operations if m.upper() in HTTP_METHODS}
+    return methods
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:

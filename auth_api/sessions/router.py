@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 
 from auth_api.errors import InvalidRefreshToken
 from auth_api.http.deps import ClaimsDep, ServicesDep, SettingsDep, UserAgentDep
-from auth_api.http.problem import PROBLEM
+from auth_api.http.problem import INPUT_PROBLEMS, NOT_AUTHENTICATED, PROBLEM, RETRY_LATER
 from auth_api.http.refresh_cookie import clear_refresh_cookie, cookie_token
 from auth_api.http.tokens import token_response
 from auth_api.sessions.schemas import RefreshRequest, SessionResponse, TokenResponse
 
 router = APIRouter(prefix="/auth", tags=["sessions"])
 NO_CONTENT = status.HTTP_204_NO_CONTENT
+BEARER_PROBLEMS: dict[int | str, dict[str, Any]] = {401: NOT_AUTHENTICATED, 503: RETRY_LATER}
 
 
-@router.post("/refresh", response_model_exclude_none=True, responses={401: PROBLEM, 403: PROBLEM})
+@router.post(
+    "/refresh",
+    response_model_exclude_none=True,
+    responses={**INPUT_PROBLEMS, 401: PROBLEM, 403: PROBLEM, 503: RETRY_LATER},
+)
 async def refresh(
     services: ServicesDep,
     settings: SettingsDep,
@@ -33,26 +40,29 @@ async def refresh(
     return token_response(pair, request, response, settings, cookie=from_cookie)
 
 
-@router.post("/logout", status_code=NO_CONTENT, responses={401: PROBLEM, 503: PROBLEM})
+@router.post("/logout", status_code=NO_CONTENT, responses=BEARER_PROBLEMS)
 async def logout(claims: ClaimsDep, services: ServicesDep, settings: SettingsDep) -> Response:
     await services.sessions.end_current(claims)
     return cleared(Response(status_code=NO_CONTENT), settings)
 
 
-@router.post("/logout-all", status_code=NO_CONTENT, responses={401: PROBLEM, 503: PROBLEM})
+@router.post("/logout-all", status_code=NO_CONTENT, responses=BEARER_PROBLEMS)
 async def logout_all(claims: ClaimsDep, services: ServicesDep, settings: SettingsDep) -> Response:
     await services.sessions.end_all(claims)
     return cleared(Response(status_code=NO_CONTENT), settings)
 
 
-@router.get("/sessions", responses={401: PROBLEM})
+@router.get("/sessions", responses=BEARER_PROBLEMS)
 async def list_sessions(claims: ClaimsDep, services: ServicesDep) -> list[SessionResponse]:
     sessions = await services.sessions.active(claims.user_id)
     return [SessionResponse.of(s, claims.session_id) for s in sessions]
 
 
 @router.delete(
-    "/sessions/{session_id}", status_code=NO_CONTENT, responses={401: PROBLEM, 404: PROBLEM}
+    "/sessions/{session_id}",
+    status_code=NO_CONTENT,
+    # 422 only replaces FastAPI's default declaration, whose body shape is not ours.
+    responses={**BEARER_PROBLEMS, 404: PROBLEM, 422: PROBLEM},
 )
 async def end_session(session_id: str, claims: ClaimsDep, services: ServicesDep) -> Response:
     await services.sessions.end_one(claims, session_id)

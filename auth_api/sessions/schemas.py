@@ -11,7 +11,9 @@ from auth_api.sessions.models import Session
 from auth_api.sessions.service import TokenPair
 from auth_api.users.schemas import StrictRequest
 
-RefreshTokenValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# Generous on purpose: a wrong token of any plausible size (an access token, say) must
+# get the same 401 as every other wrong token, not a 422.
+RefreshTokenValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class TokenResponse(BaseModel):

@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security.http import HTTPBase
 
 from auth_api.errors import MalformedRequest
 from auth_api.http.deps import ServicesDep
-from auth_api.http.problem import PROBLEM
+from auth_api.http.problem import PROBLEM, RETRY_LATER
 from auth_api.tokens.introspection import authenticate_client, introspect
 
 router = APIRouter(tags=["tokens"])
 JWKS_MAX_AGE = 300  # verifiers refetch on an unknown kid anyway
+# Declares the HTTP Basic requirement in the schema; authenticate_client() enforces it.
+introspection_client = HTTPBase(
+    scheme="basic",
+    scheme_name="IntrospectionClient",
+    description="A client id and secret from AUTH_INTROSPECTION_CLIENTS",
+    auto_error=False,
+)
 
 
 @router.get("/.well-known/jwks.json")
@@ -25,18 +33,20 @@ async def jwks(services: ServicesDep) -> JSONResponse:
 
 @router.post(
     "/auth/introspect",
-    responses={400: PROBLEM, 401: PROBLEM},
+    dependencies=[Depends(introspection_client)],
+    responses={400: PROBLEM, 401: PROBLEM, 413: PROBLEM, 503: RETRY_LATER},
     openapi_extra={
         "requestBody": {
+            "required": True,
             "content": {
                 "application/x-www-form-urlencoded": {
                     "schema": {
                         "type": "object",
-                        "properties": {"token": {"type": "string"}},
+                        "properties": {"token": {"type": "string", "minLength": 1}},
                         "required": ["token"],
                     }
                 }
-            }
+            },
         }
     },
 )

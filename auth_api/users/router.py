@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from auth_api.http.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
-from auth_api.http.problem import PROBLEM
+from auth_api.http.problem import INPUT_PROBLEMS, NOT_AUTHENTICATED, PROBLEM, RETRY_LATER
 from auth_api.http.tokens import token_response
 from auth_api.sessions.schemas import TokenResponse
 from auth_api.users.schemas import LoginRequest, RegisterRequest, UserResponse
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/auth", tags=["accounts"])
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses={409: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+    responses={**INPUT_PROBLEMS, 409: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
 )
 async def register(body: RegisterRequest, services: ServicesDep, ip: ClientIpDep) -> UserResponse:
     form = Registration(body.email, body.password, body.display_name)
@@ -27,7 +27,7 @@ async def register(body: RegisterRequest, services: ServicesDep, ip: ClientIpDep
 @router.post(
     "/login",
     response_model_exclude_none=True,
-    responses={401: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+    responses={**INPUT_PROBLEMS, 401: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
 )
 async def login(
     body: LoginRequest,
@@ -44,6 +44,6 @@ async def login(
     return token_response(pair, request, response, settings, cookie=False)
 
 
-@router.get("/me", responses={401: PROBLEM, 503: PROBLEM})
+@router.get("/me", responses={401: NOT_AUTHENTICATED, 503: RETRY_LATER})
 async def me(claims: ClaimsDep, services: ServicesDep) -> UserResponse:
     return UserResponse.of(await services.accounts.current_user(claims))

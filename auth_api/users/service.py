@@ -148,10 +148,14 @@ class AccountService:
         return self._sessions.token_pair(user.id, opened.session, opened.refresh_token)
 
     async def current_user(self, claims: AccessClaims) -> User:
-        user = self._profiles.get(claims.user_id) or await self._users.find_by_id(claims.user_id)
+        user = self._profiles.get(claims.user_id)
+        if user is None:
+            # Stored only when read from the store: a hit must not extend the entry's life.
+            user = await self._users.find_by_id(claims.user_id)
+            if user is not None:
+                self._profiles.put(user)
         if user is None or not user.is_active:
             raise NotAuthenticated
-        self._profiles.put(user)
         return user
 
     def _account_rule(self, email_key: str) -> LimitRule:

@@ -28,19 +28,37 @@ def free_port() -> int:
 class PrivateServer:
     def __init__(self, name: str, state_dir: Path) -> None:
         self.name = name
+        self._state_dir = state_dir
+        self._started_once = False
+        self._pick_ports()
+
+    def _pick_ports(self) -> None:
         ports: list[int] = []
-        while len(ports) < len(PORT_VARIABLES[name]):
+        while len(ports) < len(PORT_VARIABLES[self.name]):
             if (port := free_port()) not in ports:
                 ports.append(port)
         self.port = ports[0]
         self._env = {
             **os.environ,
-            "AUTH_STACK_DIR": str(state_dir),
-            **{var: str(port) for var, port in zip(PORT_VARIABLES[name], ports, strict=True)},
+            "AUTH_STACK_DIR": str(self._state_dir),
+            **{var: str(p) for var, p in zip(PORT_VARIABLES[self.name], ports, strict=True)},
         }
 
-    def start(self) -> None:
-        self._stack("start")
+    def start(self, attempts: int = 3) -> None:
+        """Start, retrying a failed start: a port picked free can be taken by another
+        process before the server binds it. Until the first start succeeds the ports may
+        change; after it, a restart keeps them, since clients already use them."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._stack("start")
+                self._started_once = True
+                return
+            except RuntimeError:
+                self._stack("stop")  # whatever half-started
+                if attempt == attempts:
+                    raise
+                if not self._started_once:
+                    self._pick_ports()
 
     def stop(self) -> None:
         self._stack("stop")

@@ -1,0 +1,147 @@
+"""Two real `python -m auth_api serve` processes on one Redis, MongoDB and Kafka: what
+one instance revokes, the other refuses at once, and login limits count across both.
+(tests/integration/test_real_servers.py shows the same with two in-process apps.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import FAST_HASHING, drop_test_data
+from tests.events.processes import clean_environment, log_tail, process
+from tests.support.api import assert_problem, bearer, login, register, unique_email
+from tests.support.private_stack import free_port
+from tests.support.servers import Servers
+from tests.support.sessions import logged_in, me_status, refresh
+
+pytestmark = pytest.mark.integration
+ACCOUNT_LIMIT = 3
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: httpx.AsyncClient
+    second: httpx.AsyncClient
+
+
+def cluster_environment(servers: Servers, tag: str) -> dict[str, str]:
+    """Both instances' settings: the same servers, secret, database, key and topic prefix."""
+    return clean_environment(
+        AUTH_ENV="test",
+        AUTH_JWT_SECRET=secrets.token_urlsafe(48),
+        AUTH_MONGO_URL=servers.mongo_url,
+        AUTH_REDIS_URL=servers.redis_url,
+        AUTH_KAFKA_BOOTSTRAP=servers.kafka_bootstrap,
+        AUTH_MONGO_DB=f"test_{tag}",
+        AUTH_REDIS_PREFIX=f"test:{tag}:",
+        AUTH_KAFKA_TOPIC_PREFIX=f"t{tag}.",
+        AUTH_KAFKA_TOPIC_PARTITIONS="1",
+        AUTH_LOGIN_ACCOUNT_LIMIT=str(ACCOUNT_LIMIT),
+        **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
+    )
+
+
+def serve(processes: contextlib.ExitStack, env: dict[str, str], logs: Path) -> tuple[str, Path]:
+    """One `python -m auth_api serve` on a free port, killed (by pid) when `processes`
+    closes; its base URL and log file."""
+    port = free_port()
+    log = logs / f"serve-{port}.log"
+    processes.enter_context(process(["-m", "auth_api", "serve", "--port", str(port)], env, log))
+    return f"http://127.0.0.1:{port}", log
+
+
+async def until_live(client: httpx.AsyncClient, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if (await client.get("/health/live")).status_code == 200:
+                return
+        await asyncio.sleep(0.2)
+    pytest.fail(f"{client.base_url} did not come up:\n{log_tail(log)}")
+
+
+@pytest.fixture(scope="module")
+async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
+    tag = uuid.uuid4().hex[:12]
+    env = cluster_environment(servers, tag)
+    logs = tmp_path_factory.mktemp("instances")
+    try:
+        with contextlib.ExitStack() as processes:
+            (first_url, first_log), (second_url, second_log) = [
+                serve(processes, env, logs) for _ in range(2)
+            ]
+            async with (
+                httpx.AsyncClient(base_url=first_url, timeout=10) as first,
+                httpx.AsyncClient(base_url=second_url, timeout=10) as second,
+            ):
+                await until_live(first, first_log)
+                await until_live(second, second_log)
+                yield Pair(first, second)
+    finally:
+        await drop_test_data(
+            servers,
+            {
+                "mongo_db": f"test_{tag}",
+                "redis_prefix": f"test:{tag}:",
+                "kafka_topic_prefix": f"t{tag}.",
+            },
+        )
+
+
+async def test_a_logout_through_one_instance_holds_on_the_other_at_once(pair: Pair) -> None:
+    _, tokens = await logged_in(pair.first)
+    access, refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
+    assert await me_status(pair.second, access) == 200
+    assert (await pair.first.post("/auth/logout", headers=bearer(access))).status_code == 204
+    assert_problem(
+        await pair.second.get("/auth/me", headers=bearer(access)), 401, "NOT_AUTHENTICATED"
+    )
+    assert_problem(await refresh(pair.second, refresh_token), 401, "INVALID_REFRESH_TOKEN")
+
+
+async def test_a_logout_everywhere_holds_on_every_instance_at_once(pair: Pair) -> None:
+    email, on_first = await logged_in(pair.first, agent="laptop")
+    _, on_second = await logged_in(pair.second, email, agent="phone")
+    everywhere = await pair.second.post(
+        "/auth/logout-all", headers=bearer(str(on_second["access_token"]))
+    )
+    assert everywhere.status_code == 204
+    for tokens in (on_first, on_second):
+        for instance in (pair.first, pair.second):
+            assert await me_status(instance, str(tokens["access_token"])) == 401
+    for tokens in (on_first, on_second):
+        assert (await refresh(pair.first, str(tokens["refresh_token"]))).status_code == 401
+
+
+async def test_login_failures_spread_over_both_instances_share_one_limit(pair: Pair) -> None:
+    email = unique_email("guessed")
+    assert (await register(pair.first, email)).status_code == 201
+    instances = [pair.first, pair.second] * ACCOUNT_LIMIT
+    for instance in instances[:ACCOUNT_LIMIT]:
+        assert (await login(instance, email, "wrong password!")).status_code == 401
+    throttled = await login(instances[ACCOUNT_LIMIT], email, "wrong password!")
+    assert_problem(throttled, 429, "RATE_LIMITED")
+    assert int(throttled.headers["retry-after"]) > 0
+    assert (await login(pair.first, email)).status_code == 429  # even the right password
+
+
+@pytest.mark.parametrize("size", [9 * 1024, 60 * 1024])
+async def test_a_huge_authorization_header_is_never_a_server_error(pair: Pair, size: int) -> None:
+    """Through the real HTTP server: its header limits answer, or the app's 401 does."""
+    try:
+        response = await pair.first.get(
+            "/auth/me", headers={"Authorization": "Bearer " + "x" * size}
+        )
+    except httpx.RemoteProtocolError:
+        pytest.fail("the server dropped the connection instead of answering")
+    assert response.status_code in {400, 401, 431}, response.text
+    assert (await pair.first.get("/health/live")).status_code == 200
