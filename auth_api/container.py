@@ -145,7 +145,9 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
     if settings.kafka_bootstrap is None:
         log.warning("AUTH_KAFKA_BOOTSTRAP is unset: events are recorded but not delivered")
         return UnreachablePublisher()
-    return KafkaPublisher(settings.kafka_bootstrap, settings.io_timeout_seconds)
+    return KafkaPublisher(
+        settings.kafka_bootstrap, settings.io_timeout_seconds, settings.kafka_topic_partitions
+    )
 
 
 def build_keys(settings: Settings) -> KeySet:

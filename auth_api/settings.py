@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
     kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
+    kafka_topic_partitions: int = Field(
+        3, ge=1, description="Partitions of the event topics the relay creates when missing"
+    )
     outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
     outbox_max_age_seconds: int = Field(
         300, ge=1, description="/health/ready fails when an undelivered event is older"

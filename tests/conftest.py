@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
@@ -111,6 +113,20 @@ async def real_settings(
     await drop_test_data(servers, isolation)
 
 
+async def drop_test_topics(servers: Servers, prefix: str) -> None:
+    """Delete the test's topics: left behind, they pile up across runs on the broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    except (KafkaError, OSError):
+        pass  # best effort: a broker a test stopped on purpose may still be coming back
+    finally:
+        await admin.close()
+
+
 async def drop_test_data(servers: Servers, isolation: dict[str, str]) -> None:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url)
     try:
@@ -124,6 +140,8 @@ async def drop_test_data(servers: Servers, isolation: dict[str, str]) -> None:
             await redis.delete(*keys)
     finally:
         await redis.aclose()
+    if topic_prefix := isolation.get("kafka_topic_prefix"):
+        await drop_test_topics(servers, topic_prefix)
 
 
 @asynccontextmanager

@@ -77,8 +77,9 @@ def producer_config(bootstrap: str, timeout_ms: int) -> dict[str, object]:
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap: str, timeout_seconds: float) -> None:
+    def __init__(self, bootstrap: str, timeout_seconds: float, partitions: int = 3) -> None:
         self._bootstrap = bootstrap
+        self._partitions = partitions
         self._timeout_ms = max(1000, int(timeout_seconds * 1000))
         self._producer: AIOKafkaProducer | None = None
         self._started = False
@@ -92,7 +93,7 @@ class KafkaPublisher:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [
-                NewTopic(t, num_partitions=3, replication_factor=1)
+                NewTopic(t, num_partitions=self._partitions, replication_factor=1)
                 for t in topics
                 if t not in existing
             ]
