@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -31,3 +33,9 @@ def test_trusted_proxies_parse_from_a_comma_list(monkeypatch: pytest.MonkeyPatch
 def test_invalid_proxy_is_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(env="development", trusted_proxies=["not-a-network"])
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [n for n in Settings.model_fields if f"`AUTH_{n.upper()}`" not in readme]
+    assert missing == []
