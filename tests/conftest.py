@@ -79,22 +79,27 @@ def isolation() -> dict[str, str]:
     }
 
 
+def isolated_settings(**overrides: Any) -> Settings:
+    """In-process backends unless `overrides` name servers; never from AUTH_* variables."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "jwt_secret": TEST_SECRET,
+        **FAST_HASHING,
+        # Explicit, so AUTH_* variables in the environment cannot switch the mode.
+        "mongo_url": None,
+        "redis_url": None,
+        "kafka_bootstrap": None,
+        # One partition per topic: hundreds of tests each create their own topics, and a
+        # single local broker has a file-descriptor budget.
+        "kafka_topic_partitions": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings() -> Callable[..., Settings]:
-    def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "env": "test",
-            "jwt_secret": TEST_SECRET,
-            **FAST_HASHING,
-            # Explicit, so AUTH_* variables in the environment cannot switch the mode.
-            "mongo_url": None,
-            "redis_url": None,
-            "kafka_bootstrap": None,
-        }
-        values.update(overrides)
-        return Settings(**values)
-
-    return build
+    return isolated_settings
 
 
 @pytest.fixture

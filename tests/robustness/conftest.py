@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from auth_api.app import create_app
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
-from tests.conftest import FAST_HASHING, TEST_SECRET, drop_test_data, running
+from tests.conftest import drop_test_data, isolated_settings, running
 from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in
@@ -31,18 +31,7 @@ class Victim:
     refresh_token: str
 
 
-def settings_for(**overrides: Any) -> Settings:
-    """In-process backends unless `overrides` name servers; never from AUTH_* variables."""
-    values: dict[str, Any] = {
-        "env": "test",
-        "jwt_secret": TEST_SECRET,
-        **FAST_HASHING,
-        "mongo_url": None,
-        "redis_url": None,
-        "kafka_bootstrap": None,
-        **overrides,
-    }
-    return Settings(**values)
+settings_for = isolated_settings
 
 
 async def victim_of(settings: Settings) -> AsyncIterator[Victim]:
