@@ -3,7 +3,6 @@ the lifespan builds and closes every client."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,8 +19,6 @@ from auth_api.settings import Settings
 from auth_api.tokens.router import router as tokens_router
 from auth_api.users.router import router as users_router
 from auth_api.web import install_web_page
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -11,6 +11,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Supplied in development only; refused everywhere else like any placeholder.
+DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105
+
 # Secrets that appear in tutorials and templates; a deployment using one is as good as unsigned.
 KNOWN_PLACEHOLDER_SECRETS = frozenset(
     {
@@ -21,11 +24,10 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
         "your-secret-key",
         "your-256-bit-secret",
         "supersecret",
-        "dev-only-insecure-secret-change-me-0000",
+        DEVELOPMENT_SECRET,
     }
 )
 MIN_SECRET_BYTES = 32
-DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105 - refused outside dev
 
 
 class Environment(StrEnum):

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth_api.http.problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from auth_api.errors import PayloadTooLarge
+from auth_api.http.problem import render
 
 
 class BodySizeLimit:
@@ -23,13 +22,13 @@ class BodySizeLimit:
         if declared is not None:
             # The server already holds the body to the declared length.
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._reject(send)
+                await self._reject(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
         buffered = await self._read_bounded(receive)
         if buffered is None:
-            await self._reject(send)
+            await self._reject(scope, receive, send)
             return
         await self.app(scope, _replay(buffered, receive), send)
 
@@ -48,23 +47,11 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 return messages
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": PROBLEM_TYPE_BASE + "payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"The request body must not exceed {self.max_bytes} bytes.",
-                "code": "PAYLOAD_TOO_LARGE",
-            }
-        ).encode()
-        headers = [
-            (b"content-type", MEDIA_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"The request body must not exceed {self.max_bytes} bytes.")
+        response = render(error)
+        response.headers["Connection"] = "close"  # the rest of the body is not read
+        await response(scope, receive, send)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
@@ -132,10 +133,25 @@ def api_methods_at(request: Request) -> set[str]:
     """The documented methods of the API path the request targets, if it targets one."""
     path: str = request.scope["path"]
     methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].fullmatch(path):
-            methods |= {m.upper() for m in operations if m.upper() in HTTP_METHODS}
+    for pattern, documented in api_routes(request.app):
+        if pattern.fullmatch(path):
+            methods |= documented
     return methods
+
+
+def api_routes(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a compiled pattern with its methods, built once per app:
+    every 404 of the page (a missing static file) comes through here."""
+    routes: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "api_routes", None
+    )
+    if routes is None:
+        routes = [
+            (compile_path(template)[0], frozenset(m.upper() for m in ops) & HTTP_METHODS)
+            for template, ops in app.openapi()["paths"].items()
+        ]
+        app.state.api_routes = routes
+    return routes
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
