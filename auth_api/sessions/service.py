@@ -145,11 +145,19 @@ class SessionService:
             return False
         event = session_revoked_event(user_id, [s.id for s in active], reason, now)
         ended = [s.revoked(now, reason) for s in active]
-        changed = await self._store.end_sessions(user_id, ended, event, len(ended) == 1)
+        changed = await self._record_end(user_id, ended, event, only_if_active=len(ended) == 1)
+        if changed:
+            audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
+        return changed
+
+    async def _record_end(
+        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+    ) -> bool:
+        """Store the ended sessions with their event, then deny their access tokens."""
+        changed = await self._store.end_sessions(user_id, ended, event, only_if_active)
         if changed:
             self._on_event_recorded(user_id)
-            audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
-        await self._revocations.revoke_sessions([s.id for s in active], self._tokens.ttl_seconds)
+        await self._revocations.revoke_sessions([s.id for s in ended], self._tokens.ttl_seconds)
         return changed
 
     async def end_current(self, claims: AccessClaims) -> None:
@@ -178,9 +186,7 @@ class SessionService:
             },
         )
         ended = session.revoked(now, "logout")
-        if await self._store.end_sessions(claims.user_id, [ended], event, only_if_active=True):
-            self._on_event_recorded(claims.user_id)
-        await self._revocations.revoke_sessions([session.id], self._tokens.ttl_seconds)
+        await self._record_end(claims.user_id, [ended], event, only_if_active=True)
 
     async def end_all(self, claims: AccessClaims) -> None:
         """Logout everywhere: every session ends and every token issued before now fails."""
@@ -207,9 +213,11 @@ class SessionService:
 
     def _stale_sessions(self, user: User, now: datetime) -> list[str]:
         """Ended or expired sessions to drop, and the oldest beyond the per-user cap."""
-        live = [s for s in user.sessions.values() if s.is_active(now, self._policy)]
-        stale = [sid for sid, s in user.sessions.items() if s not in live]
-        live.sort(key=lambda s: s.last_used_at)
+        live = sorted(
+            (s for s in user.sessions.values() if s.is_active(now, self._policy)),
+            key=lambda s: s.last_used_at,
+        )
+        stale = [s.id for s in user.sessions.values() if not s.is_active(now, self._policy)]
         excess = len(live) + 1 - MAX_SESSIONS_PER_USER
         return stale + [s.id for s in live[: max(0, excess)]]
 
