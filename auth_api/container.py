@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
 
 from auth_api.events.publisher import (
     EventPublisher,
@@ -23,7 +22,11 @@ from auth_api.events.relay import OutboxRelay
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
-from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
+from auth_api.security.redis_stores import (
+    RedisRateLimiter,
+    RedisRevocationStore,
+    connect_redis,
+)
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.models import SessionPolicy
 from auth_api.sessions.service import SessionService
@@ -122,12 +125,7 @@ def connected_backends(settings: Settings) -> Backends:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
     )
-    redis = Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.io_timeout_seconds,
-        socket_connect_timeout=settings.io_timeout_seconds,
-        health_check_interval=15,
-    )
+    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
     return Backends(

@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from auth_api.errors import DependencyUnavailable
@@ -38,6 +41,25 @@ for i, key in ipairs(KEYS) do
 end
 return longest_wait
 """
+
+
+def connect_redis(url: str, timeout_seconds: float) -> Redis:
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        health_check_interval=15,
+        retry=reconnect_once(),
+    )
+
+
+def reconnect_once() -> Retry:
+    """After a Redis restart the pool still holds connections the old server closed, and
+    the first command on each would fail. One immediate retry on a fresh connection hides
+    that. A timeout is not retried, so a hung server costs one timeout, not two. Every
+    command sent here is safe to repeat: SET, MGET and DEL are idempotent, and a repeated
+    rate-limit hit at worst counts one attempt twice."""
+    return Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
 
 
 @asynccontextmanager

@@ -125,6 +125,25 @@ async def test_redis_down_fails_closed_and_recovers(
         assert (await api.get("/auth/me", headers=bearer(token))).status_code == 401
 
 
+async def test_a_redis_restart_costs_no_request_on_a_connection_it_closed(
+    real_settings: SettingsFactory, private_redis: PrivateServer
+) -> None:
+    """The pool still holds the connections the old server closed; the first command on
+    each must reconnect rather than fail with 503."""
+    settings = real_settings(redis_url=f"redis://127.0.0.1:{private_redis.port}/0")
+    async with running(create_app(settings)) as api:
+        _, token = await registered_token(api)
+
+        async def me_statuses() -> list[int]:
+            calls = (api.get("/auth/me", headers=bearer(token)) for _ in range(8))
+            return [response.status_code for response in await asyncio.gather(*calls)]
+
+        assert await me_statuses() == [200] * 8  # several connections now sit in the pool
+        private_redis.stop()
+        private_redis.start()
+        assert await me_statuses() == [200] * 8
+
+
 async def wait_until_ok(api: httpx.AsyncClient, token: str) -> None:
     for _ in range(50):
         if (await api.get("/auth/me", headers=bearer(token))).status_code == 200:
