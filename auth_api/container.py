@@ -161,7 +161,9 @@ def build_hasher(settings: Settings) -> PasswordHasher:
         argon2_parallelism=settings.argon2_parallelism,
         bcrypt_rounds=settings.bcrypt_rounds,
     )
-    return PasswordHasher(params, concurrency=settings.hash_concurrency)
+    return PasswordHasher(
+        params, concurrency=settings.hash_concurrency, niceness=settings.hash_niceness
+    )
 
 
 def build_codec(settings: Settings) -> AccessTokenCodec:

@@ -102,7 +102,12 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(
         12, ge=4, le=31, description="bcrypt cost accepted for stored hashes"
     )
-    hash_concurrency: int = Field(0, ge=0, description="Hashes in flight; 0 means one per CPU")
+    hash_concurrency: int = Field(
+        0, ge=0, description="Hashes in flight; 0 means one per CPU the process may use"
+    )
+    hash_niceness: int = Field(
+        10, ge=0, le=19, description="Nice value added to the hashing threads (Linux); 0 = none"
+    )
 
     login_account_limit: int = Field(10, ge=1, description="Login attempts per account per window")
     login_ip_limit: int = Field(100, ge=1, description="Login attempts per client IP per window")

@@ -13,7 +13,7 @@ from bench.config import BenchConfig, CorePlan
 
 HASH_SETTINGS = (
     "AUTH_ARGON2_MEMORY_KIB", "AUTH_ARGON2_TIME_COST", "AUTH_ARGON2_PARALLELISM",
-    "AUTH_HASH_CONCURRENCY",
+    "AUTH_HASH_CONCURRENCY", "AUTH_HASH_NICENESS",
 )  # fmt: skip
 
 
@@ -61,8 +61,9 @@ def describe(cfg: BenchConfig, cores: CorePlan, repo: Path) -> dict[str, Any]:
             k: v for k, v in os.environ.items() if k in HASH_SETTINGS
         }
         or "none (production defaults)",
-        # The API sizes its hasher pool from os.cpu_count(), which ignores taskset.
-        "api_hasher_threads": os.environ.get("AUTH_HASH_CONCURRENCY") or os.cpu_count(),
+        # The API sizes its hasher pool from the cores it may run on, so taskset counts.
+        "api_hasher_threads": os.environ.get("AUTH_HASH_CONCURRENCY")
+        or (cfg.workers if cores.server else len(os.sched_getaffinity(0))),
         "profiled": cfg.profile,
         "load_average_before": load_average(),
     }

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from passlib.context import CryptContext
 BCRYPT_MAX_BYTES = 72
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,46 @@ def build_context(params: HashParameters) -> CryptContext:
     )
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: fewer than the machine's when it is pinned or
+    confined by a container's cpuset."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def hashing_pool(workers: int, niceness: int) -> ThreadPoolExecutor:
+    """Threads that run at `niceness` above the process's own priority, so that when
+    logins saturate the CPU the event loop still gets it first for the cheap requests."""
+    return ThreadPoolExecutor(
+        max_workers=workers,
+        thread_name_prefix="hasher",
+        initializer=lower_thread_priority,
+        initargs=(niceness,),
+    )
+
+
+def lower_thread_priority(niceness: int) -> None:
+    # On Linux a thread has its own nice value; elsewhere this call would renice the
+    # whole process, so it is skipped there.
+    if niceness <= 0 or sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(current + niceness, 19))
+    except OSError as exc:  # a sandbox may forbid it; hashing still works
+        log.warning("hasher threads keep normal priority: %s", exc)
+
+
 class PasswordHasher:
     """Hashes and verifies in a dedicated thread pool: argon2 releases the GIL there."""
 
-    def __init__(self, params: HashParameters, concurrency: int = 0) -> None:
+    def __init__(self, params: HashParameters, concurrency: int = 0, niceness: int = 0) -> None:
         self._context = build_context(params)
-        workers = concurrency or os.cpu_count() or 1
+        workers = concurrency or usable_cpus()
         # The pool size is the bound on hashes in flight; the rest wait in its queue.
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hasher")
+        self._pool = hashing_pool(workers, niceness)
         # Verified against when the email is unknown, so both paths cost one hash.
         self._dummy_hash = self._context.hash(os.urandom(16).hex())
 

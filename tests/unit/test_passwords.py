@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import pytest
 from passlib.context import CryptContext
 
-from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.hasher import HashParameters, PasswordHasher, hashing_pool, usable_cpus
 from auth_api.passwords.policy import password_problems
 
 FAST = HashParameters(argon2_memory_kib=64, argon2_time_cost=1, bcrypt_rounds=4)
@@ -88,3 +92,30 @@ async def test_long_passwords_hash_fully_with_argon2(hasher: PasswordHasher) -> 
     hashed = await hasher.hash(long_password)
     assert (await hasher.verify(long_password, hashed)).valid
     assert not (await hasher.verify(long_password[:-1] + "e", hashed)).valid
+
+
+def thread_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_hashing_threads_yield_the_cpu_to_the_event_loop() -> None:
+    with hashing_pool(workers=1, niceness=5) as pool:
+        assert pool.submit(thread_niceness).result() == min(thread_niceness() + 5, 19)
+    assert thread_niceness() == os.getpriority(os.PRIO_PROCESS, 0), "only the pool's threads"
+
+
+def test_hashing_threads_keep_the_process_priority_when_asked() -> None:
+    with hashing_pool(workers=1, niceness=0) as pool:
+        assert pool.submit(thread_niceness).result() == thread_niceness()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
+def test_one_hash_in_flight_per_cpu_the_process_may_use() -> None:
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert usable_cpus() == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert usable_cpus() == len(allowed)
