@@ -10,11 +10,12 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
-from consumers.processed import MongoProcessedEvents
+from consumers.processed import MongoProcessedEvents, prune_periodically
 from consumers.quiz_profiles import COLLECTION, QuizProfiles
 from consumers.runner import ConsumerRunner, RunnerConfig
 from consumers.schemas import EventSchemas
@@ -73,8 +74,21 @@ async def run_quiz_profiles(settings: ConsumerSettings, args: argparse.Namespace
         runner = ConsumerRunner(config, QuizProfiles(database[COLLECTION]).handlers(), processed)
         if args.metrics_port is not None:
             stop_metrics = runner.metrics.serve(args.metrics_port, args.metrics_host)
-        with stop_on_signals(runner.stop):
-            await runner.run()
+        stop_pruning = asyncio.Event()
+        pruning = asyncio.create_task(
+            prune_periodically(
+                processed,
+                keep=timedelta(hours=settings.consumer_processed_retention_hours),
+                every_seconds=settings.consumer_prune_interval_seconds,
+                stop=stop_pruning,
+            )
+        )
+        try:
+            with stop_on_signals(runner.stop):
+                await runner.run()
+        finally:
+            stop_pruning.set()  # not cancel(): a driver call can lose a cancellation
+            await pruning
     finally:
         if stop_metrics is not None:
             stop_metrics()

@@ -3,13 +3,23 @@ at-least-once delivery, and a handled event must not be handled twice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from datetime import UTC, datetime
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ProcessedEvents(Protocol):
@@ -21,6 +31,10 @@ class ProcessedEvents(Protocol):
     async def mark_processed(self, group: str, event_id: str) -> None:
         """Record the event as handled by `group`; recording it twice is harmless."""
 
+    async def prune(self, before: datetime) -> int:
+        """Forget records made before `before`, which must be older than the longest
+        redelivery window (the topics' retention); the number removed."""
+
 
 def processed_key(group: str, event_id: str) -> str:
     return f"{group}:{event_id}"
@@ -30,8 +44,9 @@ class MongoProcessedEvents:
     """One document per handled event, `_id` = `<group>:<event id>`: the primary key
     makes a second record of the same event a no-op, on MongoDB and FerretDB alike."""
 
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], clock: Clock = utc_now) -> None:
         self._records = collection
+        self._clock = clock
 
     async def setup(self) -> None:
         # For prune(); a TTL index would do it on MongoDB, but FerretDB has none.
@@ -46,15 +61,13 @@ class MongoProcessedEvents:
             "_id": processed_key(group, event_id),
             "group": group,
             "event_id": event_id,
-            "processed_at": datetime.now(UTC),
+            "processed_at": self._clock(),
         }
         # A duplicate key means a redelivery recorded it first: recorded either way.
         with contextlib.suppress(DuplicateKeyError):
             await self._records.insert_one(record)
 
     async def prune(self, before: datetime) -> int:
-        """Forget records older than `before`, which must exceed the longest redelivery
-        window (the topics' retention); the number removed."""
         result = await self._records.delete_many({"processed_at": {"$lt": before}})
         return result.deleted_count
 
@@ -62,14 +75,44 @@ class MongoProcessedEvents:
 class MemoryProcessedEvents:
     """The in-process twin, for tests and single-process tools. Forgets on restart."""
 
-    def __init__(self) -> None:
-        self._keys: set[str] = set()
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self._processed_at: dict[str, datetime] = {}
+        self._clock = clock
 
     async def setup(self) -> None:
         return None
 
     async def is_processed(self, group: str, event_id: str) -> bool:
-        return processed_key(group, event_id) in self._keys
+        return processed_key(group, event_id) in self._processed_at
 
     async def mark_processed(self, group: str, event_id: str) -> None:
-        self._keys.add(processed_key(group, event_id))
+        self._processed_at.setdefault(processed_key(group, event_id), self._clock())
+
+    async def prune(self, before: datetime) -> int:
+        old = [key for key, at in self._processed_at.items() if at < before]
+        for key in old:
+            del self._processed_at[key]
+        return len(old)
+
+
+async def prune_periodically(
+    processed: ProcessedEvents,
+    keep: timedelta,
+    every_seconds: float,
+    stop: asyncio.Event,
+    clock: Clock = utc_now,
+) -> None:
+    """Forget records older than `keep`, now and then every `every_seconds`, until
+    `stop` is set. FerretDB has no TTL index to do this, and without it the collection
+    grows by one document per event forever. A failed prune is retried next time."""
+    while not stop.is_set():
+        try:
+            removed = await processed.prune(clock() - keep)
+        except Exception as exc:  # any failure: housekeeping must not stop consuming
+            log.warning("pruning processed events failed; retrying later: %s", exc)
+        else:
+            if removed:
+                log.info("pruned %d processed-event records", removed)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(every_seconds):
+                await stop.wait()

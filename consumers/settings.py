@@ -27,4 +27,10 @@ class ConsumerSettings(BaseSettings):
     consumer_poll_timeout_seconds: float = Field(
         1.0, gt=0, description="Longest wait for messages; bounds how long shutdown takes"
     )
+    consumer_processed_retention_hours: float = Field(
+        192, gt=0, description="How long handled event ids are kept; must exceed topic retention"
+    )
+    consumer_prune_interval_seconds: float = Field(
+        3600, gt=0, description="How often handled event ids older than that are removed"
+    )
     io_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of MongoDB and Kafka calls")

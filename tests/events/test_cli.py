@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ async def test_quiz_profiles_serves_metrics_and_stops_cleanly_on_sigterm(
         AUTH_CONSUMER_MONGO_DB=settings.mongo_db,
         AUTH_CONSUMER_POLL_TIMEOUT_SECONDS="0.2",
     )
+    # A record from a month ago, older than the retention: the consumer prunes it.
+    stale = {"_id": f"{group}:stale", "processed_at": datetime.now(UTC) - timedelta(days=30)}
+    await test_db["processed_events"].insert_one(stale)
     command = ["-m", "consumers", "quiz-profiles", "--group", group]
     command += ["--metrics-port", str(port), "--metrics-host", "127.0.0.1"]
     with process(command, env, log) as consumer:
@@ -54,6 +58,11 @@ async def test_quiz_profiles_serves_metrics_and_stops_cleanly_on_sigterm(
             return await test_db[COLLECTION].count_documents({"_id": user_id}) == 1
 
         await eventually(profile_exists, 20, f"the profile\n{log_tail(log)}")
+
+        async def stale_record_pruned() -> bool:
+            return await test_db["processed_events"].count_documents({"_id": stale["_id"]}) == 0
+
+        await eventually(stale_record_pruned, 10, f"the pruning\n{log_tail(log)}")
         async with httpx.AsyncClient() as client:
             metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
         consumer.send_signal(signal.SIGTERM)

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from auth_api.app import create_app
 from auth_api.settings import Settings
 from consumers.events import AuthEvent, parse_time
-from consumers.processed import MemoryProcessedEvents, MongoProcessedEvents
+from consumers.processed import MongoProcessedEvents
 from consumers.quiz_profiles import COLLECTION, RECENT_LOGINS, QuizProfiles
 from tests.conftest import running
 from tests.events.runners import committed, consuming, done_with, metric, quick_runner
@@ -127,24 +127,3 @@ async def test_the_profile_update_itself_is_idempotent(
     assert profile["last_login_at"] == later[-1].time
     assert profile["recent_login_ids"] == [e.id for e in later[-RECENT_LOGINS:]]
     assert await test_db[COLLECTION].count_documents({}) == 1
-
-
-@pytest.mark.parametrize("kind", ["mongo", "memory"])
-async def test_processed_events_are_recorded_once_per_group(
-    kind: str, real_settings: SettingsFactory, test_db: Database
-) -> None:
-    store = (
-        MongoProcessedEvents(test_db["processed_events"])
-        if kind == "mongo"
-        else MemoryProcessedEvents()
-    )
-    await store.setup()
-    assert not await store.is_processed("quiz", "e1")
-    await store.mark_processed("quiz", "e1")
-    await store.mark_processed("quiz", "e1")  # a redelivery recording it again
-    assert await store.is_processed("quiz", "e1")
-    assert not await store.is_processed("leaderboard", "e1")
-    if isinstance(store, MongoProcessedEvents):
-        assert await test_db["processed_events"].count_documents({}) == 1
-        assert await store.prune(datetime.now(UTC) + timedelta(seconds=1)) == 1
-        assert not await store.is_processed("quiz", "e1")
