@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from auth_api.errors import DependencyUnavailable
-from auth_api.events.model import EventType, encode
+from auth_api.events.model import EventType, PendingEvent, encode
 from auth_api.events.publisher import EventPublisher, PublishFailed
 from auth_api.users.store import Outbox, UserEvents
 
@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 class RelayTuning:
     batch_users: int = 100
     # How often the whole outbox is swept, for events no notification pointed at:
-    # written by a process that died, or left behind by a failed delivery.
-    idle_poll_seconds: float = 1.0
+    # written by a process that died, or left behind by a failed delivery. A sweep reads
+    # every user on FerretDB (it serves no index), so it stays rare; a failure triggers
+    # one at once anyway.
+    idle_poll_seconds: float = 5.0
     max_backoff_seconds: float = 5.0
 
 
@@ -116,12 +118,12 @@ class OutboxRelay:
         return sum(r for r in results if isinstance(r, int))
 
     async def _deliver(self, batch: UserEvents) -> int:
-        delivered: list[str] = []
+        delivered: list[PendingEvent] = []
         try:
             for event in batch.events:  # in order: the next waits for the previous ack
                 topic = topic_for(self._prefix, event.type)
                 await self._publisher.publish(topic, batch.user_id.encode(), encode(event))
-                delivered.append(event.id)
+                delivered.append(event)
         except PublishFailed:
             self.failed += 1
             raise

@@ -99,10 +99,10 @@ class MemoryUserStore:
         events = self._outbox.get(user_id)
         return UserEvents(user_id, list(events)) if events else None
 
-    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
         queue = self._outbox.get(user_id, [])
-        for event_id in event_ids:
-            if not queue or queue[0].id != event_id:
+        for event in events:
+            if not queue or queue[0].id != event.id:
                 return
             queue.pop(0)
 

@@ -167,16 +167,27 @@ class MongoUserStore:
             return None
         return UserEvents(user_id, [PendingEvent.from_document(e) for e in events])
 
-    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
-        # Pops from the front, guarded by the id expected there: FerretDB ignores $pull
-        # with a condition, and a guarded $pop is exact on both servers. A concurrent
-        # $push appends at the other end, so it cannot be lost.
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
         async with mongo_errors():
-            for event_id in event_ids:
-                guard = {"_id": user_id, "outbox.0.id": event_id}
-                result = await self._users.update_one(guard, {"$pop": {"outbox": -1}})
-                if result.modified_count == 0:
-                    return
+            for event in events:
+                if not await self._pull(user_id, event):
+                    await self._pop_if_first(user_id, event.id)
+
+    async def _pull(self, user_id: str, event: PendingEvent) -> bool:
+        """Remove exactly this event, matched by its whole stored value, with a filter on
+        `_id` alone. Exact and harmless to repeat (a concurrent $push is untouched, a
+        second relay's removal is a no-op), and cheap everywhere: FerretDB serves only a
+        bare `_id` filter without reading the whole collection."""
+        pull = {"$pullAll": {"outbox": [event.to_document()]}}
+        result = await self._users.update_one({"_id": user_id}, pull)
+        return result.modified_count == 1
+
+    async def _pop_if_first(self, user_id: str, event_id: str) -> None:
+        """The fallback when the stored value differs from ours (written by another
+        release, say): pop the front element, guarded by the id expected there. Events
+        are removed in order, so a delivered event is always at the front by now."""
+        guard = {"_id": user_id, "outbox.0.id": event_id}
+        await self._users.update_one(guard, {"$pop": {"outbox": -1}})
 
     async def backlog(self) -> tuple[int, datetime | None]:
         async with mongo_errors():

@@ -73,8 +73,9 @@ class Outbox(Protocol):
     async def pending_of(self, user_id: str) -> UserEvents | None:
         """One user's undelivered events (None when there are none): a lookup by id."""
 
-    async def mark_delivered(self, user_id: str, event_ids: list[str]) -> None:
-        """Remove delivered events: a prefix of what `pending` returned, in order."""
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+        """Remove delivered events: a prefix of what `pending` returned, in order.
+        Removing an event that is no longer there is harmless."""
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Number of undelivered events and the time of the oldest."""

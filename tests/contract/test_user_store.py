@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -150,13 +151,39 @@ async def test_mark_delivered_removes_only_those_events(user_store: Store) -> No
     first, second = event(user), event(user, EventType.USER_LOGGED_IN)
     await user_store.create(user, first)
     await user_store.append_event(user.id, second)
-    await user_store.mark_delivered(user.id, [first.id])
+    await user_store.mark_delivered(user.id, [first])
     [batch] = await user_store.pending(10)
     assert [e.id for e in batch.events] == [second.id]
     assert (await user_store.backlog())[0] == 1
-    await user_store.mark_delivered(user.id, [second.id])
+    await user_store.mark_delivered(user.id, [second])
     assert await user_store.pending(10) == []
     assert await user_store.backlog() == (0, None)
+
+
+async def test_marking_an_event_delivered_twice_is_harmless(user_store: Store) -> None:
+    """As when two instances' relays deliver the same event."""
+    user = make_user()
+    first, second = event(user), event(user, EventType.USER_LOGGED_IN)
+    await user_store.create(user, first)
+    await user_store.append_event(user.id, second)
+    await asyncio.gather(*(user_store.mark_delivered(user.id, [first]) for _ in range(2)))
+    await user_store.mark_delivered(user.id, [first])
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events] == [second.id]
+
+
+async def test_an_event_stored_in_another_form_is_still_removed_by_its_id(
+    user_store: Store,
+) -> None:
+    """The relay's copy can differ from the stored value (a field added by another
+    release, say); the event must still leave the outbox, or it is delivered forever."""
+    user = make_user()
+    first, second = event(user), event(user, EventType.USER_LOGGED_IN)
+    await user_store.create(user, first)
+    await user_store.append_event(user.id, second)
+    relays_copy = dataclasses.replace(first, data={**first.data, "added_later": True})
+    await user_store.mark_delivered(user.id, [relays_copy, second])
+    assert await user_store.pending(10) == []
 
 
 async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> None:
@@ -195,6 +222,6 @@ async def test_pending_of_reads_one_users_events(user_store: Store) -> None:
     batch = await user_store.pending_of(first.id)
     assert batch is not None
     assert [e.id for e in batch.events] == [registered.id]
-    await user_store.mark_delivered(first.id, [registered.id])
+    await user_store.mark_delivered(first.id, [registered])
     assert await user_store.pending_of(first.id) is None
     assert await user_store.pending_of("nobody") is None
