@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RelayTuning:
     batch_users: int = 100
+    # Users whose events are delivered at once. Each delivery ends in a write, and after
+    # a Kafka outage a whole page of users is waiting: a hundred writes queued at once
+    # would hold the requests' own writes back for seconds.
+    concurrent_users: int = 8
     # How often the whole outbox is swept, for events no notification pointed at:
     # written by a process that died, or left behind by a failed delivery. A sweep reads
     # every user on FerretDB (it serves no index), so it stays rare; a failure triggers
@@ -105,12 +109,20 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         """Deliver what is pending now; the number of events delivered."""
         await self._ensure_topics()
-        return await self._deliver_all(await self._outbox.pending(self._tuning.batch_users))
+        batches = await self._outbox.pending(self._tuning.batch_users)
+        delivered = await self._deliver_all(batches)
+        if len(batches) == self._tuning.batch_users:
+            self._last_sweep = float("-inf")  # a full page: more may wait, sweep again now
+        return delivered
 
     async def _deliver_all(self, batches: list[UserEvents]) -> int:
-        results = await asyncio.gather(
-            *(self._deliver(batch) for batch in batches), return_exceptions=True
-        )
+        slots = asyncio.Semaphore(self._tuning.concurrent_users)
+
+        async def deliver(batch: UserEvents) -> int:
+            async with slots:
+                return await self._deliver(batch)
+
+        results = await asyncio.gather(*map(deliver, batches), return_exceptions=True)
         # Every user's delivery ran to its end; now surface the first failure, if any.
         for result in results:
             if isinstance(result, BaseException):

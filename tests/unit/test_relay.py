@@ -92,3 +92,54 @@ async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
         await task
     assert len(publisher.messages) == 3
     assert store.sweeps == 1
+
+
+class SlowPublisher(MemoryPublisher):
+    """Takes a moment per message, and records how many were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.005)
+            await super().publish(topic, key, value)
+        finally:
+            self.in_flight -= 1
+
+
+async def registered_users(store: MemoryUserStore, count: int) -> None:
+    for index in range(count):
+        someone = user(f"u{index}@example.com")
+        event = PendingEvent.create(EventType.USER_REGISTERED, someone.id, utc_now(), {})
+        await store.create(someone, event)
+
+
+async def test_a_backlog_is_delivered_a_few_users_at_a_time() -> None:
+    """After an outage, a page of users waits; their removals must not all queue at once
+    ahead of the requests' own writes."""
+    store, publisher = MemoryUserStore(), SlowPublisher()
+    await registered_users(store, 20)
+    relay = OutboxRelay(store, publisher, "", RelayTuning(concurrent_users=3))
+    assert await relay.drain_once() == 20
+    assert publisher.most_in_flight == 3
+
+
+async def test_a_full_page_of_pending_users_is_followed_by_another_sweep_at_once() -> None:
+    store, publisher = MemoryUserStore(), MemoryPublisher()
+    await registered_users(store, 12)
+    relay = OutboxRelay(store, publisher, "", RelayTuning(batch_users=5, idle_poll_seconds=60))
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(100):  # bounded: 2 s, far less than the 60 s between idle sweeps
+            if len(publisher.messages) == 12:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        relay.stop()
+        await task
+    assert len(publisher.messages) == 12
