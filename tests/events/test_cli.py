@@ -46,6 +46,8 @@ async def test_quiz_profiles_serves_metrics_and_stops_cleanly_on_sigterm(
         AUTH_MONGO_URL=servers.mongo_url,
         AUTH_CONSUMER_MONGO_DB=settings.mongo_db,
         AUTH_CONSUMER_POLL_TIMEOUT_SECONDS="0.2",
+        # Soon, should the first prune fail on a busy server.
+        AUTH_CONSUMER_PRUNE_INTERVAL_SECONDS="0.5",
     )
     # A record from a month ago, older than the retention: the consumer prunes it.
     stale = {"_id": f"{group}:stale", "processed_at": datetime.now(UTC) - timedelta(days=30)}
