@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         server_header=False,
         log_config=logging_config(settings),  # JSON lines in every worker too
         access_log=False,  # replaced by auth_api.access, with route and request id
+        # httptools, with a bound on the request head that uvicorn gives only to h11.
+        http="auth_api.http.server_protocol:BoundedHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     return 0
 

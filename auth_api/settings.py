@@ -119,6 +119,9 @@ class Settings(BaseSettings):
         description="Comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For",
     )
     max_body_bytes: int = Field(16384, ge=1024, description="Largest accepted request body")
+    max_header_bytes: int = Field(
+        16384, ge=4096, description="Largest accepted request line and headers (431 beyond)"
+    )
 
     @field_validator("trusted_proxies", "introspection_clients", "web_origins", mode="before")
     @classmethod
