@@ -41,7 +41,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.head_limit = self.config.h11_max_incomplete_event_size or DEFAULT_HEAD_LIMIT
         self.reading_head = False
         self.head_bytes = 0  # of the chunks that arrived after the head began
-        self.head_size = 0  # of the URL and the headers parsed so far
         self.refused = False
 
     def data_received(self, data: bytes) -> None:
@@ -61,22 +60,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.reading_head = True
         self.head_bytes = 0
-        self.head_size = 0
-
-    def on_url(self, url: bytes) -> None:
-        self.head_size += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_size += len(name) + len(value) + HEADER_OVERHEAD
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self.reading_head = False
-        if self.refused or self.head_size > self.head_limit:
+        if self.refused or self.parsed_head_size() > self.head_limit:
             self.refuse_head()  # whole, but too large: the app never sees it
             return
         super().on_headers_complete()
+
+    def parsed_head_size(self) -> int:
+        headers = sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.url) + headers + HEADER_OVERHEAD * len(self.headers)
 
     # httptools goes on parsing the chunk after a refusal; without a request cycle there
     # is nothing to hand its body to.
