@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from auth_api.events.model import EventType, PendingEvent
 from auth_api.events.publisher import MemoryPublisher
@@ -16,6 +18,24 @@ from auth_api.users.store import UserEvents
 def user(email: str) -> User:
     now = utc_now()
     return User(new_user_id(), email, email, "x", "$argon2id$x", now, now)
+
+
+@asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[None]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        relay.stop()
+        await task
+
+
+async def until_published(publisher: MemoryPublisher, count: int, seconds: float) -> None:
+    """Wait, at most `seconds`, for `count` messages; the caller asserts what arrived."""
+    for _ in range(int(seconds / 0.02)):
+        if len(publisher.messages) >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 async def test_unknown_event_types_are_delivered_to_their_own_topic() -> None:
@@ -48,15 +68,8 @@ async def test_an_unexpected_error_does_not_stop_the_relay() -> None:
     event = PendingEvent.create(EventType.USER_REGISTERED, someone.id, utc_now(), {})
     await store.create(someone, event)
     relay = OutboxRelay(store, publisher, "", RelayTuning(idle_poll_seconds=0.05))
-    task = asyncio.create_task(relay.run())
-    try:
-        for _ in range(100):  # bounded: 5 s
-            if publisher.messages:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        relay.stop()
-        await task
+    async with running(relay):
+        await until_published(publisher, 1, seconds=5)
     assert publisher.failed
     assert len(publisher.messages) == 1
 
@@ -74,8 +87,7 @@ class CountingStore(MemoryUserStore):
 async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
     store, publisher = CountingStore(), MemoryPublisher()
     relay = OutboxRelay(store, publisher, "", RelayTuning(idle_poll_seconds=60))
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         await asyncio.sleep(0.05)  # the first round sweeps once
         for index in range(3):
             someone = user(f"n{index}@example.com")
@@ -83,13 +95,7 @@ async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
                 someone, PendingEvent.create(EventType.USER_REGISTERED, someone.id, utc_now(), {})
             )
             relay.notify(someone.id)
-        for _ in range(100):
-            if len(publisher.messages) == 3:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        relay.stop()
-        await task
+        await until_published(publisher, 3, seconds=2)
     assert len(publisher.messages) == 3
     assert store.sweeps == 1
 
@@ -133,13 +139,7 @@ async def test_a_full_page_of_pending_users_is_followed_by_another_sweep_at_once
     store, publisher = MemoryUserStore(), MemoryPublisher()
     await registered_users(store, 12)
     relay = OutboxRelay(store, publisher, "", RelayTuning(batch_users=5, idle_poll_seconds=60))
-    task = asyncio.create_task(relay.run())
-    try:
-        for _ in range(100):  # bounded: 2 s, far less than the 60 s between idle sweeps
-            if len(publisher.messages) == 12:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        relay.stop()
-        await task
+    async with running(relay):
+        # 5 s: far less than the 60 s between idle sweeps.
+        await until_published(publisher, 12, seconds=5)
     assert len(publisher.messages) == 12
