@@ -113,6 +113,15 @@ class PayloadTooLarge(AuthServiceError):
     status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
 
 
+class HeadersTooLarge(AuthServiceError):
+    """Answered by the HTTP server itself, before the app sees the request."""
+
+    status, code, title = 431, "HEADERS_TOO_LARGE", "Request header fields too large"
+
+    def __init__(self) -> None:
+        super().__init__("The request line and headers are larger than this server accepts.")
+
+
 class RateLimited(AuthServiceError):
     status, code, title = 429, "RATE_LIMITED", "Too many requests"
 

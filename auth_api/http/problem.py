@@ -74,7 +74,12 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
+    body = problem_body(status, code, title, detail, **extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
         "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
         "title": title,
         "status": status,
@@ -82,7 +87,6 @@ def problem_response(
         "code": code,
         **extra,
     }
-    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def render(error: AuthServiceError) -> JSONResponse:

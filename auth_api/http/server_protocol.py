@@ -11,24 +11,20 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from auth_api.errors import HeadersTooLarge
+from auth_api.http.problem import MEDIA_TYPE, problem_body
+
 DEFAULT_HEAD_LIMIT = 16 * 1024
 # Per header: its name, ": " and "\r\n"; the request line is counted by its URL.
 HEADER_OVERHEAD = 4
 
 
 def head_too_large_response() -> bytes:
-    body = json.dumps(
-        {
-            "type": "https://quizauth.dev/problems/request-header-fields-too-large",
-            "title": "Request header fields too large",
-            "status": 431,
-            "detail": "The request line and headers are larger than this server accepts.",
-            "code": "HEADERS_TOO_LARGE",
-        }
-    ).encode()
+    error = HeadersTooLarge()
+    body = json.dumps(problem_body(error.status, error.code, error.title, error.detail)).encode()
     head = (
         b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-        b"content-type: application/problem+json\r\n"
+        b"content-type: " + MEDIA_TYPE.encode() + b"\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n"
         b"connection: close\r\n\r\n"
     )
