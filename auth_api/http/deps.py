@@ -43,7 +43,8 @@ async def get_client_ip(request: Request) -> str:
 
 
 async def get_user_agent(request: Request) -> str:
-    return request.headers.get("user-agent", "")[:256]
+    # Whole: the session service cuts what it stores (MAX_USER_AGENT_LENGTH).
+    return request.headers.get("user-agent", "")
 
 
 async def get_claims(

@@ -52,6 +52,8 @@ def problem_with_header(name: str, description: str) -> dict[str, Any]:
 NOT_AUTHENTICATED = problem_with_header("WWW-Authenticate", "The Bearer challenge")
 # Throttled, or a backing server is down.
 RETRY_LATER = problem_with_header("Retry-After", "Seconds to wait before retrying")
+# What every endpoint behind a bearer token may answer besides its own errors.
+BEARER_PROBLEMS: dict[int | str, dict[str, Any]] = {401: NOT_AUTHENTICATED, 503: RETRY_LATER}
 # Answered before the endpoint runs: unparsable (400), oversized (413) or invalid (422) input.
 INPUT_PROBLEMS: dict[int | str, dict[str, Any]] = {400: PROBLEM, 413: PROBLEM, 422: PROBLEM}
 
@@ -89,12 +91,17 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
     }
 
 
-def render(error: AuthServiceError) -> JSONResponse:
+def error_body(error: AuthServiceError) -> dict[str, Any]:
+    """The problem body of a service error, with the per-field problems of invalid input."""
     extra: dict[str, Any] = {}
     if isinstance(error, InvalidInput):
         extra["errors"] = [{"field": p.field, "message": p.message} for p in error.problems]
-    return problem_response(
-        error.status, error.code, error.title, error.detail, error.headers(), **extra
+    return problem_body(error.status, error.code, error.title, error.detail, **extra)
+
+
+def render(error: AuthServiceError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error), status_code=error.status, headers=error.headers(), media_type=MEDIA_TYPE
     )
 
 
@@ -160,9 +167,7 @@ def api_routes(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return problem_response(
-        500, "INTERNAL_ERROR", "Internal error", "An unexpected error occurred."
-    )
+    return render(AuthServiceError("An unexpected error occurred."))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from auth_api.errors import HeadersTooLarge
-from auth_api.http.problem import MEDIA_TYPE, problem_body
+from auth_api.http.problem import MEDIA_TYPE, error_body
 
 DEFAULT_HEAD_LIMIT = 16 * 1024
 # Per header: its name, ": " and "\r\n"; the request line is counted by its URL.
@@ -20,8 +20,7 @@ HEADER_OVERHEAD = 4
 
 
 def head_too_large_response() -> bytes:
-    error = HeadersTooLarge()
-    body = json.dumps(problem_body(error.status, error.code, error.title, error.detail)).encode()
+    body = json.dumps(error_body(HeadersTooLarge())).encode()
     head = (
         b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
         b"content-type: " + MEDIA_TYPE.encode() + b"\r\n"
@@ -29,6 +28,10 @@ def head_too_large_response() -> bytes:
         b"connection: close\r\n\r\n"
     )
     return head + body
+
+
+# The same bytes for every refusal: built once, not per oversized request.
+HEAD_TOO_LARGE_RESPONSE = head_too_large_response()
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -81,5 +84,5 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def refuse_head(self) -> None:
         self.refused = True
         if not self.transport.is_closing():
-            self.transport.write(head_too_large_response())
+            self.transport.write(HEAD_TOO_LARGE_RESPONSE)
             self.transport.close()

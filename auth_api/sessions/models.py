@@ -17,6 +17,8 @@ MAX_SESSIONS_PER_USER = 20
 # Enough spent hashes to recognise the tokens an attacker could plausibly hold.
 SPENT_HASHES_KEPT = 20
 SECRET_BYTES = 32  # 256 random bits
+# The User-Agent header is client-controlled: a session stores at most this much of it.
+MAX_USER_AGENT_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,12 @@ class Session:
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
 
+    def deadline(self, policy: SessionPolicy) -> datetime:
+        """When the session ends unless used: its absolute expiry or its idle timeout."""
+        return min(self.expires_at, self.last_used_at + policy.idle_timeout)
+
     def is_active(self, now: datetime, policy: SessionPolicy) -> bool:
-        idle_deadline = self.last_used_at + policy.idle_timeout
-        return self.revoked_at is None and now < self.expires_at and now < idle_deadline
+        return self.revoked_at is None and now < self.deadline(policy)
 
     def rotated(self, new_hash: str, now: datetime, user_agent: str) -> Session:
         spent = (*self.spent_hashes, self.refresh_hash)[-SPENT_HASHES_KEPT:]

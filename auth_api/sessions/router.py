@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response, status
 
 from auth_api.errors import InvalidRefreshToken
 from auth_api.http.deps import ClaimsDep, ServicesDep, SettingsDep, UserAgentDep
-from auth_api.http.problem import INPUT_PROBLEMS, NOT_AUTHENTICATED, PROBLEM, RETRY_LATER
+from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
 from auth_api.http.refresh_cookie import clear_refresh_cookie, cookie_token
 from auth_api.http.tokens import token_response
 from auth_api.sessions.schemas import RefreshRequest, SessionResponse, TokenResponse
+from auth_api.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["sessions"])
 NO_CONTENT = status.HTTP_204_NO_CONTENT
-BEARER_PROBLEMS: dict[int | str, dict[str, Any]] = {401: NOT_AUTHENTICATED, 503: RETRY_LATER}
 
 
 @router.post(
@@ -69,6 +67,6 @@ async def end_session(session_id: str, claims: ClaimsDep, services: ServicesDep)
     return Response(status_code=NO_CONTENT)
 
 
-def cleared(response: Response, settings: SettingsDep) -> Response:
+def cleared(response: Response, settings: Settings) -> Response:
     clear_refresh_cookie(response, settings)
     return response

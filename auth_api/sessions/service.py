@@ -19,6 +19,7 @@ from auth_api.events.model import EventType, PendingEvent
 from auth_api.security.stores import RevocationStore
 from auth_api.sessions.models import (
     MAX_SESSIONS_PER_USER,
+    MAX_USER_AGENT_LENGTH,
     RefreshToken,
     Session,
     SessionPolicy,
@@ -55,7 +56,7 @@ class SessionService:
         revocations: RevocationStore,
         policy: SessionPolicy,
         rotation_key: bytes,
-        on_event_recorded: Callable[[str], None] = lambda user_id: None,
+        on_event_recorded: Callable[[str], None],
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -75,7 +76,7 @@ class SessionService:
             created_at=now,
             last_used_at=now,
             expires_at=now + self._policy.absolute_lifetime,
-            user_agent=user_agent[:256],
+            user_agent=user_agent[:MAX_USER_AGENT_LENGTH],
             refresh_hash=token.hash,
         )
         return OpenedSession(session, token, self._stale_sessions(user, now))
@@ -105,7 +106,7 @@ class SessionService:
 
     async def _rotate(self, token: RefreshToken, session: Session, user_agent: str) -> TokenPair:
         successor = self._successor(token, session.generation + 1)
-        rotated = session.rotated(successor.hash, utc_now(), user_agent[:256])
+        rotated = session.rotated(successor.hash, utc_now(), user_agent[:MAX_USER_AGENT_LENGTH])
         if not await self._store.replace_session(token.user_id, token.hash, rotated):
             # Lost the race to a concurrent refresh with the same token: decide again
             # against what the winner stored.
@@ -213,18 +214,20 @@ class SessionService:
 
     def _stale_sessions(self, user: User, now: datetime) -> list[str]:
         """Ended or expired sessions to drop, and the oldest beyond the per-user cap."""
-        live = sorted(
-            (s for s in user.sessions.values() if s.is_active(now, self._policy)),
-            key=lambda s: s.last_used_at,
-        )
-        stale = [s.id for s in user.sessions.values() if not s.is_active(now, self._policy)]
+        live: list[Session] = []
+        stale: list[str] = []
+        for session in user.sessions.values():
+            if session.is_active(now, self._policy):
+                live.append(session)
+            else:
+                stale.append(session.id)
+        live.sort(key=lambda s: s.last_used_at)
         excess = len(live) + 1 - MAX_SESSIONS_PER_USER
         return stale + [s.id for s in live[: max(0, excess)]]
 
     def _refresh_expires_in(self, session: Session) -> int:
-        now = utc_now()
-        deadline = min(session.expires_at, session.last_used_at + self._policy.idle_timeout)
-        return max(0, int((deadline - now).total_seconds()))
+        remaining = session.deadline(self._policy) - utc_now()
+        return max(0, int(remaining.total_seconds()))
 
 
 def session_revoked_event(

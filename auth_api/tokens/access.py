@@ -37,8 +37,8 @@ class AccessClaims:
     issued_at: int
     expires_at: int
 
-    def remaining_seconds(self, now: float | None = None) -> int:
-        return max(0, self.expires_at - int(now if now is not None else time.time()))
+    def remaining_seconds(self) -> int:
+        return max(0, self.expires_at - int(time.time()))
 
 
 class AccessTokenCodec:

@@ -46,13 +46,15 @@ class KeySet:
     def __init__(self, active: SigningKey, others: list[SigningKey] | None = None) -> None:
         self.active = active
         self._by_kid = {key.kid: key for key in [*(others or []), active]}
+        # The set is fixed once loaded: its public JWKS is built once, not per request.
+        public = (key.public_jwk() for key in self._by_kid.values())
+        self._jwks = {"keys": [jwk for jwk in public if jwk is not None]}
 
     def for_kid(self, kid: object) -> SigningKey | None:
         return self._by_kid.get(kid) if isinstance(kid, str) else None
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        jwks = (key.public_jwk() for key in self._by_kid.values())
-        return {"keys": [jwk for jwk in jwks if jwk is not None]}
+        return self._jwks
 
 
 def hmac_key(secret: bytes) -> SigningKey:

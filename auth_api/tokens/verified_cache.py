@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class VerifiedTokenCache:
-    def __init__(self, max_entries: int = 10_000, leeway_seconds: int = 0) -> None:
+    def __init__(self, max_entries: int, leeway_seconds: int) -> None:
         self._max = max_entries
         self._leeway = leeway_seconds
         self._entries: OrderedDict[str, AccessClaims] = OrderedDict()

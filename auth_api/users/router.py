@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from auth_api.http.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
-from auth_api.http.problem import INPUT_PROBLEMS, NOT_AUTHENTICATED, PROBLEM, RETRY_LATER
+from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
 from auth_api.http.tokens import token_response
 from auth_api.sessions.schemas import TokenResponse
 from auth_api.users.schemas import LoginRequest, RegisterRequest, UserResponse
@@ -44,6 +44,6 @@ async def login(
     return token_response(pair, request, response, settings, cookie=False)
 
 
-@router.get("/me", responses={401: NOT_AUTHENTICATED, 503: RETRY_LATER})
+@router.get("/me", responses=BEARER_PROBLEMS)
 async def me(claims: ClaimsDep, services: ServicesDep) -> UserResponse:
     return UserResponse.of(await services.accounts.current_user(claims))

@@ -67,11 +67,11 @@ class AccountService:
         sessions: SessionService,
         limiter: RateLimiter,
         limits: RateLimits,
-        on_event_recorded: Callable[[str], None] = lambda user_id: None,
-        profiles: ProfileCache | None = None,
+        on_event_recorded: Callable[[str], None],
+        profiles: ProfileCache,
     ) -> None:
         self._users = users
-        self._profiles = profiles or ProfileCache(ttl_seconds=0)
+        self._profiles = profiles
         self._hasher = hasher
         self._sessions = sessions
         self._limiter = limiter
