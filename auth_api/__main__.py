@@ -9,7 +9,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from auth_api.observability import configure_logging, logging_config
+from auth_api.observability import logging_config
 from auth_api.settings import Settings
 from auth_api.tokens.key_cli import add_key_commands, run_key_command
 
@@ -34,7 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return 2
-    configure_logging(settings)
     uvicorn.run(
         "auth_api.app:create_app",
         factory=True,
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         proxy_headers=False,  # X-Forwarded-For is handled by AUTH_TRUSTED_PROXIES
         server_header=False,
-        log_config=logging_config(settings),  # JSON lines in every worker too
+        log_config=logging_config(settings),  # JSON lines from here on, in every worker too
         access_log=False,  # replaced by auth_api.access, with route and request id
         # httptools, with a bound on the request head that uvicorn gives only to h11.
         http="auth_api.http.server_protocol:BoundedHttpToolsProtocol",

@@ -27,10 +27,6 @@ export function isSignedIn() {
   return accessToken !== null;
 }
 
-export function hasRefreshCookie() {
-  return canRefresh;
-}
-
 function adopt(tokens) {
   accessToken = tokens.access_token;
   canRefresh = Number.isFinite(tokens.refresh_expires_in);

@@ -77,7 +77,7 @@ def producer_config(bootstrap: str, timeout_ms: int) -> dict[str, object]:
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap: str, timeout_seconds: float, partitions: int = 3) -> None:
+    def __init__(self, bootstrap: str, timeout_seconds: float, partitions: int) -> None:
         self._bootstrap = bootstrap
         self._partitions = partitions
         self._timeout_ms = max(1000, int(timeout_seconds * 1000))

@@ -40,13 +40,21 @@ async def check_readiness(
     return readiness
 
 
+async def outbox_backlog(outbox: Outbox) -> tuple[int, float]:
+    """Undelivered events and the age in seconds of the oldest (0 when none), read from
+    the store now; raises DependencyUnavailable when it cannot be read. Shared with the
+    /metrics scrape, which presents it its own way."""
+    count, oldest = await outbox.backlog()
+    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
+    return count, age
+
+
 async def outbox_status(outbox: Outbox, max_age_seconds: int) -> dict[str, Any]:
     """Backlog size and age; stale when the oldest event has waited longer than allowed,
     which means delivery to Kafka is stuck."""
     try:
-        count, oldest = await outbox.backlog()
+        count, age = await outbox_backlog(outbox)
     except DependencyUnavailable:
         return {"status": "unknown"}
-    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
     status = "stale" if age > max_age_seconds else "ok"
     return {"status": status, "backlog": count, "oldest_age_seconds": round(age, 3)}

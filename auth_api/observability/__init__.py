@@ -1,5 +1,5 @@
 """Metrics, request ids and JSON logs. `install_observability(app)` is the one
-call the app factory makes; `configure_logging(settings)` is the entry point's."""
+call the app factory makes; `logging_config(settings)` is the entry point's."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from fastapi import FastAPI
 
 from auth_api.observability.audit_metrics import install_audit_metrics
 from auth_api.observability.http_metrics import HttpMetricsMiddleware
-from auth_api.observability.logs import configure_logging, json_log_handler, logging_config
+from auth_api.observability.logs import json_log_handler, logging_config
 from auth_api.observability.request_id import RequestIdMiddleware
 from auth_api.observability.scrape import router as metrics_router
 
-__all__ = ["configure_logging", "install_observability", "json_log_handler", "logging_config"]
+__all__ = ["install_observability", "json_log_handler", "logging_config"]
 
 
 def install_observability(app: FastAPI) -> None:

@@ -6,13 +6,13 @@ email address cannot start a forged line; secrets are redacted before encoding."
 from __future__ import annotations
 
 import logging
-import logging.config
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from auth_api.events.model import rfc3339
 from auth_api.observability.redaction import redact
 from auth_api.observability.request_id import current_request_id
 from auth_api.settings import Settings
@@ -37,8 +37,7 @@ class JsonLogFormatter(JsonFormatter):
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
-        moment = datetime.fromtimestamp(record.created, tz=UTC)
-        log_data["timestamp"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        log_data["timestamp"] = rfc3339(datetime.fromtimestamp(record.created, tz=UTC))
         super().add_fields(log_data, record, message_dict)
         request_id = current_request_id()
         if request_id is not None:
@@ -51,12 +50,10 @@ class JsonLogFormatter(JsonFormatter):
         return redacted
 
 
-def json_log_handler(
-    stream: IO[str] | None = None, settings: Settings | None = None
-) -> logging.Handler:
+def json_log_handler(stream: IO[str] | None = None) -> logging.Handler:
     """A handler writing JSON lines to `stream` (stderr by default); tests use a StringIO."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonLogFormatter(static_fields(settings)))
+    handler.setFormatter(JsonLogFormatter())
     return handler
 
 
@@ -64,8 +61,9 @@ def static_fields(settings: Settings | None) -> dict[str, Any]:
     return {"env": settings.env.value} if settings is not None else {}
 
 
-def logging_config(settings: Settings | None = None, level: str = "INFO") -> dict[str, Any]:
-    """A dictConfig for the whole process; uvicorn applies it again in each worker."""
+def logging_config(settings: Settings | None = None) -> dict[str, Any]:
+    """A dictConfig for the whole process, passed to uvicorn as its log_config: uvicorn
+    applies it before it logs anything, and again in each worker."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -77,14 +75,9 @@ def logging_config(settings: Settings | None = None, level: str = "INFO") -> dic
                 "stream": "ext://sys.stderr",
             }
         },
-        "root": {"level": level, "handlers": ["stderr"]},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {
             name: {"level": quiet, "handlers": [], "propagate": True}
             for name, quiet in QUIET_LOGGERS.items()
         },
     }
-
-
-def configure_logging(settings: Settings | None = None, level: str = "INFO") -> None:
-    """Every log line of the process as JSON on stderr."""
-    logging.config.dictConfig(logging_config(settings, level))

@@ -15,8 +15,8 @@ from prometheus_client.registry import Collector
 
 from auth_api.errors import DependencyUnavailable
 from auth_api.events.relay import OutboxRelay
+from auth_api.health.service import outbox_backlog
 from auth_api.http.deps import ContainerDep
-from auth_api.users.models import utc_now
 from auth_api.users.store import Outbox
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,10 @@ class OutboxReading:
 
 async def read_outbox(outbox: Outbox) -> OutboxReading:
     try:
-        count, oldest = await outbox.backlog()
+        count, age = await outbox_backlog(outbox)
     except DependencyUnavailable as exc:
         log.warning("metrics: outbox backlog unreadable: %s", exc)
         return OutboxReading(readable=False)
-    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
     return OutboxReading(True, count, max(age, 0.0))
 
 

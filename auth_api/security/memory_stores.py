@@ -74,12 +74,16 @@ class MemoryRevocationStore:
 class MemoryRateLimiter:
     """Fixed windows per key, same semantics as the Redis script."""
 
-    # Bounds memory under a flood of distinct keys (e.g. spoofed IPs while Redis is down).
+    # Past this many keys (e.g. a flood of spoofed IPs while Redis is down) expired
+    # windows are purged early. Only expired keys go: live windows are kept, so memory
+    # is not capped. The next size trigger then sits at twice the survivors, so a table
+    # of live keys is not rebuilt on every hit.
     MAX_KEYS = 100_000
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._counts = ExpiringDict(clock)
         self._size_checks = 0
+        self._purge_above = self.MAX_KEYS
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
         self._maybe_purge()
@@ -99,5 +103,6 @@ class MemoryRateLimiter:
 
     def _maybe_purge(self) -> None:
         self._size_checks += 1
-        if self._size_checks % 1000 == 0 or len(self._counts) > self.MAX_KEYS:
+        if self._size_checks % 1000 == 0 or len(self._counts) > self._purge_above:
             self._counts.purge()
+            self._purge_above = max(self.MAX_KEYS, 2 * len(self._counts))

@@ -169,11 +169,14 @@ def _pom(s: Settings) -> Path:
     return s.repo / "infra" / "kafka" / "pom.xml"
 
 
+def _pom_digest(s: Settings) -> str:
+    return hashlib.sha256(_pom(s).read_bytes()).hexdigest()
+
+
 def _kafka_libs_current(s: Settings) -> bool:
     # The stamp ties the jar set to the POM, so a version bump re-resolves.
     stamp = _kafka_libs(s) / ".pom.sha256"
-    digest = hashlib.sha256(_pom(s).read_bytes()).hexdigest()
-    return stamp.is_file() and stamp.read_text().strip() == digest
+    return stamp.is_file() and stamp.read_text().strip() == _pom_digest(s)
 
 
 def _kafka_provision(s: Settings) -> None:
@@ -187,7 +190,7 @@ def _kafka_provision(s: Settings) -> None:
         "-f", str(_pom(s)), "dependency:copy-dependencies",
         "-DincludeScope=runtime", f"-DoutputDirectory={libs}",
     ])  # fmt: skip
-    (libs / ".pom.sha256").write_text(hashlib.sha256(_pom(s).read_bytes()).hexdigest() + "\n")
+    (libs / ".pom.sha256").write_text(_pom_digest(s) + "\n")
 
 
 def _cluster_id() -> str:
