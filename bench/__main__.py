@@ -29,12 +29,7 @@ def run_scenarios(ctx: Context) -> None:
         if name not in ctx.cfg.only:
             continue
         say(f"{name}...")
-        outcome = runners[name]()
-        if isinstance(outcome, str):
-            ctx.notes.append(f"{name}: {outcome}")
-            say(f"{name}: {outcome}")
-            continue
-        for result in outcome:
+        for result in runners[name]():
             ctx.results[result.name] = result
             say(f"{result.name}: {result.rps:,.1f}/s p99 {result.p99_ms:.2f} ms, "
                 f"{result.errors} errors")  # fmt: skip
@@ -82,14 +77,14 @@ def build_report(ctx: Context, conditions: dict[str, Any]) -> dict[str, Any]:
         "scenarios": {name: r.as_dict() for name, r in ctx.results.items()},
         "ratios": ratios,
         "targets": target_rows(ratios),
-        "notes": ctx.notes,
+        "notes": [],  # kept for readers of earlier results files
     }
 
 
 def render(ctx: Context, report: dict[str, Any]) -> str:
     results = list(ctx.results.values())
     conditions = "\n".join(f"  {k}: {v}" for k, v in report["conditions"].items())
-    notes = [f"{r.name}: {note}" for r in results for note in r.notes] + ctx.notes
+    notes = [f"{r.name}: {note}" for r in results for note in r.notes]
     if "redis_per_me" in ctx.results:
         commands = ctx.results["redis_per_me"].extra["redis_commands"]
         notes.append(f"Redis commands during the counted /auth/me requests: {commands}")

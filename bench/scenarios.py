@@ -1,5 +1,5 @@
-"""The scenarios of a run, in order. Each returns its results, or a note saying why it
-was skipped. They share one API process; the last restarts it with the relay off."""
+"""The scenarios of a run, in order; each returns its results. They share one API
+process; the last restarts it with the relay off."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ class Context:
     api: ApiProcess | None = None
     token: str = ""
     results: dict[str, ScenarioResult] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     @property
     def users_file(self) -> Path:
@@ -172,14 +171,6 @@ def logout(ctx: Context) -> list[ScenarioResult]:
     return [result]
 
 
-def refresh(ctx: Context) -> list[ScenarioResult] | str:
-    with httpx.Client(base_url=ctx.running_api().base_url, timeout=10) as client:
-        probe = client.post("/auth/refresh", json={"refresh_token": "not-a-token"})
-    if probe.status_code == 404:
-        return "skipped: POST /auth/refresh answers 404 (the endpoint does not exist yet)"
-    return asyncio_scenario(ctx, "refresh", ctx.cfg.connections)
-
-
 def raw_hash(ctx: Context) -> list[ScenarioResult]:
     cfg = ctx.cfg
     env = api_env(ctx, relay=False)
@@ -211,7 +202,7 @@ def login_events_off(ctx: Context) -> list[ScenarioResult]:
     return [result]
 
 
-def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult] | str]]:
+def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult]]]:
     cfg = ctx.cfg
     return {
         "baseline": lambda: wrk_scenario(ctx, "baseline", "/health/live", None),
@@ -219,7 +210,7 @@ def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult] 
         "redis_per_me": lambda: redis_per_me(ctx),
         "logout": lambda: logout(ctx),
         "register": lambda: asyncio_scenario(ctx, "register", cfg.hash_clients),
-        "refresh": lambda: refresh(ctx),
+        "refresh": lambda: asyncio_scenario(ctx, "refresh", cfg.connections),
         "me_idle": lambda: me_idle(ctx),
         "me_under_login": lambda: me_under_login(ctx),
         "raw_hash": lambda: raw_hash(ctx),
