@@ -3,6 +3,8 @@ their own database, Redis key prefix and topic prefix, so tests cannot leak."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import secrets
 import uuid
@@ -20,7 +22,9 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from auth_api.app import create_app
+from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
+from tests.support.logs import CapturedLogs
 from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers, find_servers
 
@@ -69,14 +73,20 @@ def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
     yield from private_server("kafka", servers, tmp_path)
 
 
-@pytest.fixture
-def isolation() -> dict[str, str]:
+def new_isolation() -> dict[str, str]:
+    """A database, Redis key prefix and topic prefix of their own, as settings fields;
+    `drop_test_data` deletes all three."""
     tag = uuid.uuid4().hex[:12]
     return {
         "mongo_db": f"test_{tag}",
         "redis_prefix": f"test:{tag}:",
         "kafka_topic_prefix": f"t{tag}.",
     }
+
+
+@pytest.fixture
+def isolation() -> dict[str, str]:
+    return new_isolation()
 
 
 def isolated_settings(**overrides: Any) -> Settings:
@@ -175,3 +185,19 @@ def api_settings(
 async def api(api_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app(api_settings())) as client:
         yield client
+
+
+@pytest.fixture
+def json_logs() -> Iterator[CapturedLogs]:
+    """Every log record of the process, at INFO and above, through the JSON formatter."""
+    stream = io.StringIO()
+    handler = json_log_handler(stream)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield CapturedLogs(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)

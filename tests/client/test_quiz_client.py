@@ -3,8 +3,6 @@ that signs with ES256: the quiz app holds no secret, only the JWKS URL."""
 
 # No `from __future__ import annotations`: FastAPI must see the local dependency object.
 
-import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,30 +17,12 @@ from redis.asyncio import Redis
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
 from quizauth_client import AuthenticatedUser, JwksCache, RedisDenylist, TokenVerifier, require_user
-from tests.events.processes import log_tail, process, service_environment
-from tests.support.api import PASSWORD, bearer, unique_email
+from tests.events.processes import process, service_environment, until_live
+from tests.support.api import bearer, registered_token
+from tests.support.private_stack import free_port
 
 pytestmark = pytest.mark.integration
 SettingsFactory = Callable[..., Settings]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def wait_until_up(base: str, log: Path) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(100):
-            try:
-                if (await http.get(f"{base}/health/live")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"auth service did not start:\n{log_tail(log)}")
 
 
 @asynccontextmanager
@@ -53,7 +33,8 @@ async def auth_service(settings: Settings, keys: Path, log: Path) -> AsyncIterat
     args = ["-m", "auth_api", "serve", "--port", str(port)]
     with process(args, env, log):
         base = f"http://127.0.0.1:{port}"
-        await wait_until_up(base, log)
+        async with httpx.AsyncClient(base_url=base) as http:
+            await until_live(http, log, 10)
         yield base
 
 
@@ -84,15 +65,6 @@ async def quiz_client(base: str, settings: Settings) -> AsyncIterator[httpx.Asyn
     await redis.aclose()
 
 
-async def login(auth: httpx.AsyncClient) -> dict[str, str]:
-    email = unique_email()
-    await auth.post("/auth/register", json={"email": email, "password": PASSWORD})
-    response = await auth.post("/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    tokens: dict[str, str] = response.json()
-    return tokens
-
-
 async def test_quiz_app_accepts_live_tokens_and_rejects_revoked_ones_at_once(
     real_settings: SettingsFactory, tmp_path: Path
 ) -> None:
@@ -103,21 +75,18 @@ async def test_quiz_app_accepts_live_tokens_and_rejects_revoked_ones_at_once(
         httpx.AsyncClient(base_url=base) as auth,
         quiz_client(base, settings) as quiz,
     ):
-        tokens = await login(auth)
-        ok = await quiz.get("/quiz/next", headers=bearer(tokens["access_token"]))
+        _, token = await registered_token(auth)
+        ok = await quiz.get("/quiz/next", headers=bearer(token))
         assert ok.status_code == 200
         assert (
-            ok.json()["player"]
-            == (await auth.get("/auth/me", headers=bearer(tokens["access_token"]))).json()["id"]
+            ok.json()["player"] == (await auth.get("/auth/me", headers=bearer(token))).json()["id"]
         )
         assert (await quiz.get("/quiz/next")).status_code == 401
-        forged = tokens["access_token"][:-3] + "AAA"
+        forged = token[:-3] + "AAA"
         assert (await quiz.get("/quiz/next", headers=bearer(forged))).status_code == 401
-        assert (
-            await auth.post("/auth/logout", headers=bearer(tokens["access_token"]))
-        ).status_code == 204
+        assert (await auth.post("/auth/logout", headers=bearer(token))).status_code == 204
         started = time.monotonic()
-        rejected = await quiz.get("/quiz/next", headers=bearer(tokens["access_token"]))
+        rejected = await quiz.get("/quiz/next", headers=bearer(token))
         assert rejected.status_code == 401
         assert time.monotonic() - started < 1.0
 
@@ -130,23 +99,19 @@ async def test_quiz_app_follows_a_key_rotation(
     keys.generate("ES256", activate=True)
     async with auth_service(settings, keys.path, tmp_path / "auth1.log") as base:
         async with httpx.AsyncClient(base_url=base) as auth:
-            old_tokens = await login(auth)
+            _, old_token = await registered_token(auth)
         async with quiz_client(base, settings) as quiz:
-            assert (
-                await quiz.get("/quiz/next", headers=bearer(old_tokens["access_token"]))
-            ).status_code == 200
+            assert (await quiz.get("/quiz/next", headers=bearer(old_token))).status_code == 200
     new_kid = keys.generate("ES256", activate=True)
     async with (
         auth_service(settings, keys.path, tmp_path / "auth2.log") as base,
         httpx.AsyncClient(base_url=base) as auth,
         quiz_client(base, settings) as quiz,
     ):
-        assert (
-            await quiz.get("/quiz/next", headers=bearer(old_tokens["access_token"]))
-        ).status_code == 200
-        new_tokens = await login(auth)
+        assert (await quiz.get("/quiz/next", headers=bearer(old_token))).status_code == 200
+        _, new_token = await registered_token(auth)
         # The quiz app's cache predates new_kid: an unknown kid triggers a refetch.
-        response = await quiz.get("/quiz/next", headers=bearer(new_tokens["access_token"]))
+        response = await quiz.get("/quiz/next", headers=bearer(new_token))
         assert response.status_code == 200, new_kid
 
 

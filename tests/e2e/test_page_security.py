@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.async_api import expect
 
 from auth_api.web import CONTENT_SECURITY_POLICY
 from tests.e2e.conftest import OpenPage, PageWatch, Shot
+from tests.e2e.steps import log_in, register_through_api
 from tests.support.api import PASSWORD, unique_email
 
 pytestmark = pytest.mark.integration
@@ -65,13 +65,9 @@ async def test_the_refresh_cookie_is_http_only_and_strict(
 ) -> None:
     email = unique_email("web")
     page = await open_page(app_url)
-    async with httpx.AsyncClient(base_url=app_url) as client:
-        body = {"email": email, "password": PASSWORD}
-        assert (await client.post("/auth/register", json=body)).status_code == 201
+    await register_through_api(app_url, email)
     await page.goto("/")
-    await page.fill("#login-email", email)
-    await page.fill("#login-password", PASSWORD)
-    await page.press("#login-password", "Enter")
+    await log_in(page, email)
     await expect(page.locator("#profile-email")).to_have_text(email)
 
     cookies = {c["name"]: c for c in await page.context.cookies()}

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from auth_api.settings import Settings
 from tests.conftest import FAST_HASHING, TEST_SECRET
+from tests.support.polling import eventually
 from tests.support.servers import REPO
 
 
@@ -54,3 +57,19 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 def log_tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def until_live(client: httpx.AsyncClient, log: Path, seconds: float) -> None:
+    """Wait until the process `client` points at answers /health/live; past `seconds`,
+    fail showing the end of its `log`."""
+
+    async def live() -> bool:
+        try:
+            return (await client.get("/health/live")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await eventually(live, seconds, f"{client.base_url} to answer /health/live")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{log_tail(log)}") from None

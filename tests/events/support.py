@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jsonschema import Draft202012Validator
 
+from tests.support.polling import eventually
 from tests.support.servers import REPO
 
 SCHEMA_DIR = REPO / "schemas" / "events"
@@ -74,22 +72,6 @@ async def publish(bootstrap: str, topic: str, values: list[tuple[bytes | None, b
             await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], seconds: float, what: str
-) -> None:
-    """Poll `check` until it holds; fail after `seconds` saying what was awaited."""
-    deadline = time.monotonic() + seconds
-    while not await _holds(check):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds:.0f}s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:
-    result = check()
-    return bool(await result) if inspect.isawaitable(result) else bool(result)
 
 
 async def outbox_drained(api: httpx.AsyncClient, seconds: float = 15.0) -> None:

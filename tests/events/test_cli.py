@@ -20,8 +20,9 @@ from consumers.quiz_profiles import COLLECTION
 from tests.conftest import running
 from tests.events.processes import clean_environment, log_tail, process
 from tests.events.runners import committed
-from tests.events.support import eventually, outbox_drained
+from tests.events.support import outbox_drained
 from tests.support.api import register
+from tests.support.polling import eventually
 from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 

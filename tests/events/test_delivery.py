@@ -20,9 +20,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from auth_api.app import create_app
 from auth_api.settings import Settings
 from tests.conftest import running
-from tests.events.processes import log_tail, process, service_environment
-from tests.events.support import envelopes, eventually, outbox_drained, read_topic, validator
+from tests.events.processes import log_tail, process, service_environment, until_live
+from tests.events.support import envelopes, outbox_drained, read_topic, validator
 from tests.support.api import login, register, unique_email
+from tests.support.polling import eventually
 from tests.support.private_stack import PrivateServer, free_port
 from tests.support.servers import Servers
 
@@ -50,7 +51,7 @@ async def test_events_recorded_while_kafka_is_down_arrive_in_order_after_it_retu
                 assert (await login(api, email)).status_code == 200
         ready = (await api.get("/health/ready")).json()
         assert ready["outbox"]["backlog"] == 40
-        restart(private_kafka)
+        private_kafka.start()
         await outbox_drained(api, seconds=30)
 
     prefix = settings.kafka_topic_prefix
@@ -60,17 +61,6 @@ async def test_events_recorded_while_kafka_is_down_arrive_in_order_after_it_retu
     assert len(logged_in) == 20
     assert len({e["id"] for e in envelopes(registered + logged_in)}) == 40
     assert_in_order_per_user(registered, logged_in)
-
-
-def restart(server: PrivateServer) -> None:
-    """Start the server again. Under heavy load `infra/stack start kafka` has been seen to
-    report a freshly launched broker as "exited at once" with an empty log; one more
-    attempt keeps that launcher race from failing a test about the relay."""
-    try:
-        server.start()
-    except RuntimeError:
-        server.stop()
-        server.start()
 
 
 def assert_in_order_per_user(registered: list[Any], logged_in: list[Any]) -> None:
@@ -101,7 +91,7 @@ async def test_an_event_recorded_by_a_killed_process_is_published_after_restart(
     serve = ["-m", "auth_api", "serve", "--port", str(port)]
     with process(serve, service_environment(settings, nowhere), log) as first:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await eventually(lambda: answers(client), 20, f"the service\n{log_tail(log)}")
+            await until_live(client, log, 20)
             response = await register(client)
         assert response.status_code == 201, response.text
         user_id = response.json()["id"]
@@ -123,13 +113,6 @@ async def test_an_event_recorded_by_a_killed_process_is_published_after_restart(
     validator("user.registered").validate(envelope)
     assert envelope["subject"] == user_id
     assert envelope["id"] == stored["outbox"][0]["id"]
-
-
-async def answers(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/health/live")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 async def test_readiness_reports_the_backlog_and_fails_once_it_is_too_old(

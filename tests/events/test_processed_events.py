@@ -18,7 +18,7 @@ from consumers.processed import (
     ProcessedEvents,
     prune_periodically,
 )
-from tests.events.support import eventually
+from tests.support.polling import eventually
 
 SettingsFactory = Callable[..., Settings]
 Database = AsyncDatabase[dict[str, Any]]

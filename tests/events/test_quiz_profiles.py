@@ -18,8 +18,9 @@ from consumers.processed import MongoProcessedEvents
 from consumers.quiz_profiles import COLLECTION, RECENT_LOGINS, QuizProfiles
 from tests.conftest import running
 from tests.events.runners import committed, consuming, done_with, metric, quick_runner
-from tests.events.support import envelopes, eventually, outbox_drained, publish, read_topic
+from tests.events.support import envelopes, outbox_drained, publish, read_topic
 from tests.support.api import login, register, unique_email
+from tests.support.polling import eventually
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

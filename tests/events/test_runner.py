@@ -24,7 +24,8 @@ from consumers.quiz_profiles import COLLECTION, QuizProfiles
 from consumers.schemas import EventSchemas
 from consumers.tail import event_topics_pattern, tail
 from tests.events.runners import committed, consuming, done_with, metric, quick_runner
-from tests.events.support import eventually, publish, read_topic
+from tests.events.support import publish, read_topic
+from tests.support.polling import eventually
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

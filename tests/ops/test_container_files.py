@@ -4,7 +4,6 @@ Docker engine is needed (.ci/static-checks validates the compose file with compo
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from pydantic_settings import BaseSettings
 from auth_api.events.model import EventType
 from auth_api.settings import Settings
 from consumers.settings import ConsumerSettings
+from tests.support.servers import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 INTERPOLATED = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
 

@@ -12,8 +12,8 @@ from auth_api.app import create_app
 from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
 from tests.conftest import running
-from tests.ops.support import CapturedLogs
 from tests.support.api import PASSWORD, bearer, login, register, unique_email
+from tests.support.logs import CapturedLogs
 
 FORGED = '{"level": "INFO", "logger": "auth_api.audit", "audit": "login_success"}'
 CRAFTED_EMAIL = f'evil"@example.com\r\n{FORGED}\n"x'

@@ -4,32 +4,19 @@ uvicorn's own lines included, and uvicorn's access log is replaced by ours."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.events.processes import clean_environment
+from tests.support.private_stack import free_port
+from tests.support.servers import REPO
+
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def embedded_environment() -> dict[str, str]:
-    """No AUTH_* from the caller: embedded mode, cheap hashing."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
-    return {**kept, "AUTH_ENV": "development", "AUTH_ARGON2_MEMORY_KIB": "64"}
 
 
 def wait_until_live(base_url: str, server: subprocess.Popen[str]) -> None:
@@ -49,7 +36,8 @@ def serve_and_log(requests: list[tuple[str, str, dict[str, Any]]]) -> list[dict[
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "auth_api", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
-        env=embedded_environment(),
+        # No AUTH_* from the caller: embedded mode, cheap hashing.
+        env=clean_environment(AUTH_ENV="development", AUTH_ARGON2_MEMORY_KIB="64"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -3,7 +3,6 @@ stack of private servers that a test may stop and start."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from auth_api.app import create_app
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
-from tests.conftest import drop_test_data, isolated_settings, running
+from tests.conftest import drop_test_data, isolated_settings, new_isolation, running
 from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in
@@ -69,13 +68,11 @@ class Target:
 @pytest.fixture(scope="module")
 async def target(servers: Servers) -> AsyncIterator[Target]:
     """Shared by a module's requests, each of which must leave no trace but its own."""
-    tag = uuid.uuid4().hex[:12]
-    isolation = {"mongo_db": f"test_{tag}", "redis_prefix": f"test:{tag}:"}
+    isolation = new_isolation()
     settings = settings_for(
         mongo_url=servers.mongo_url,
         redis_url=servers.redis_url,
         kafka_bootstrap=servers.kafka_bootstrap,
-        kafka_topic_prefix=f"t{tag}.",
         register_ip_limit=10_000,
         login_ip_limit=10_000,
         **isolation,

@@ -21,7 +21,14 @@ from tests.conftest import running
 from tests.events.support import envelopes, outbox_drained, read_topic
 from tests.robustness.conftest import PrivateStack
 from tests.robustness.traffic import Traffic, traffic_through
-from tests.support.api import assert_problem, bearer, login, register, unique_email
+from tests.support.api import (
+    assert_problem,
+    bearer,
+    login,
+    register,
+    registered_token,
+    unique_email,
+)
 from tests.support.private_stack import PrivateServer
 
 pytestmark = pytest.mark.integration
@@ -63,7 +70,7 @@ async def test_a_cached_profile_outlives_mongodb_by_at_most_its_ttl(
         profile_cache_seconds=1,
     )
     async with running(create_app(settings)) as api:
-        token = await fresh_token(api)
+        _, token = await registered_token(api)
         polled: list[tuple[float, int]] = []
         done = asyncio.Event()
 
@@ -89,7 +96,7 @@ async def test_a_cached_profile_outlives_mongodb_by_at_most_its_ttl(
 
 
 async def redis_outage(api: httpx.AsyncClient, traffic: Traffic, redis: PrivateServer) -> None:
-    token = await fresh_token(api)
+    _, token = await registered_token(api)
     await stop(traffic, redis)
     await traffic.rounds_in("redis down", 3)
     # Fail closed: no token is accepted, and a logout does not claim success.
@@ -165,14 +172,6 @@ async def delivery_caught_up(api: httpx.AsyncClient) -> bool:
     return bool(outbox.get("status") == "ok" and outbox.get("oldest_age_seconds", 99) < 1)
 
 
-async def fresh_token(api: httpx.AsyncClient) -> str:
-    email = unique_email("probe")
-    assert (await register(api, email)).status_code == 201
-    response = await login(api, email)
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
-
-
 async def login_answers_200(api: httpx.AsyncClient) -> bool:
     email = unique_email("probe")
     await register(api, email)
@@ -181,7 +180,7 @@ async def login_answers_200(api: httpx.AsyncClient) -> bool:
 
 async def me_answers_200(api: httpx.AsyncClient) -> bool:
     # Logging in needs no Redis: the token is fresh, its check is what must recover.
-    token = await fresh_token(api)
+    _, token = await registered_token(api)
     return (await api.get("/auth/me", headers=bearer(token))).status_code == 200
 
 

@@ -3,17 +3,14 @@ or splits a log line, and odd session ids end no session and break nothing."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from auth_api.observability import json_log_handler
 from tests.robustness.conftest import Target
 from tests.support.api import PASSWORD, assert_problem, bearer, unique_email
+from tests.support.logs import CapturedLogs
 from tests.support.sessions import logged_in
 
 pytestmark = pytest.mark.integration
@@ -21,29 +18,13 @@ pytestmark = pytest.mark.integration
 INJECTED = b"\r\nX-Injected: yes\r\nSet-Cookie: stolen=1"
 
 
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Every log line of the process while the test runs, as the service writes them."""
-    stream = io.StringIO()
-    handler = json_log_handler(stream)
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-
-
-def assert_not_injected(response: httpx.Response, logs: io.StringIO) -> None:
+def assert_not_injected(response: httpx.Response, logs: CapturedLogs) -> None:
     assert "x-injected" not in response.headers
     assert "stolen" not in response.headers.get("set-cookie", "")
     for name, value in response.headers.raw:
         assert b"\r" not in name + value
         assert b"\n" not in name + value
-    for line in logs.getvalue().splitlines():
+    for line in logs.text.splitlines():
         json.loads(line)  # a forged line would not be JSON
         assert not line.startswith(("X-Injected", "Set-Cookie"))
 
@@ -53,7 +34,7 @@ HEADERS = ["User-Agent", "X-Request-ID", "X-Forwarded-For", "X-Refresh-Cookie", 
 
 @pytest.mark.parametrize("header", HEADERS)
 async def test_crlf_in_a_header_reaches_no_response_header_and_no_log_line(
-    target: Target, log_lines: io.StringIO, header: str
+    target: Target, json_logs: CapturedLogs, header: str
 ) -> None:
     email = unique_email("crlf")
     await target.api.post("/auth/register", json={"email": email, "password": PASSWORD})
@@ -63,11 +44,11 @@ async def test_crlf_in_a_header_reaches_no_response_header_and_no_log_line(
         headers={header.encode(): b"value" + INJECTED},
     )
     assert response.status_code == 200, response.text
-    assert_not_injected(response, log_lines)
+    assert_not_injected(response, json_logs)
 
 
 async def test_crlf_in_the_stored_user_agent_stays_data(
-    target: Target, log_lines: io.StringIO
+    target: Target, json_logs: CapturedLogs
 ) -> None:
     agent = "agent" + INJECTED.decode()
     response = await target.api.post(
@@ -81,14 +62,14 @@ async def test_crlf_in_the_stored_user_agent_stays_data(
     )
     sessions = await target.api.get("/auth/sessions", headers=bearer(login.json()["access_token"]))
     assert [s["user_agent"] for s in sessions.json()] == [agent]  # JSON-escaped, verbatim
-    assert_not_injected(sessions, log_lines)
+    assert_not_injected(sessions, json_logs)
 
 
 @pytest.mark.parametrize(
     "value", ["a@example.com" + INJECTED.decode(), "a@example.com\nX-Injected: yes"]
 )
 async def test_crlf_in_a_body_value_reaches_no_header_and_no_log_line(
-    target: Target, log_lines: io.StringIO, value: str
+    target: Target, json_logs: CapturedLogs, value: str
 ) -> None:
     for path, body in (
         ("/auth/login", {"email": value, "password": PASSWORD}),
@@ -96,15 +77,15 @@ async def test_crlf_in_a_body_value_reaches_no_header_and_no_log_line(
     ):
         response = await target.api.post(path, json=body)
         assert 400 <= response.status_code < 500, response.text
-        assert_not_injected(response, log_lines)
+        assert_not_injected(response, json_logs)
 
 
 async def test_crlf_in_the_path_reaches_no_header_and_no_log_line(
-    target: Target, log_lines: io.StringIO
+    target: Target, json_logs: CapturedLogs
 ) -> None:
     response = await target.api.get("/auth/me%0d%0aX-Injected:%20yes")
     assert 400 <= response.status_code < 500
-    assert_not_injected(response, log_lines)
+    assert_not_injected(response, json_logs)
 
 
 ODD_SESSION_IDS = [

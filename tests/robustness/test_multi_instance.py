@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import FAST_HASHING, drop_test_data
-from tests.events.processes import clean_environment, log_tail, process
+from tests.conftest import FAST_HASHING, drop_test_data, new_isolation
+from tests.events.processes import clean_environment, process, until_live
 from tests.support.api import assert_problem, bearer, login, register, unique_email
 from tests.support.private_stack import free_port
 from tests.support.servers import Servers
@@ -33,7 +31,7 @@ class Pair:
     second: httpx.AsyncClient
 
 
-def cluster_environment(servers: Servers, tag: str) -> dict[str, str]:
+def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str, str]:
     """Both instances' settings: the same servers, secret, database, key and topic prefix."""
     return clean_environment(
         AUTH_ENV="test",
@@ -41,9 +39,9 @@ def cluster_environment(servers: Servers, tag: str) -> dict[str, str]:
         AUTH_MONGO_URL=servers.mongo_url,
         AUTH_REDIS_URL=servers.redis_url,
         AUTH_KAFKA_BOOTSTRAP=servers.kafka_bootstrap,
-        AUTH_MONGO_DB=f"test_{tag}",
-        AUTH_REDIS_PREFIX=f"test:{tag}:",
-        AUTH_KAFKA_TOPIC_PREFIX=f"t{tag}.",
+        AUTH_MONGO_DB=isolation["mongo_db"],
+        AUTH_REDIS_PREFIX=isolation["redis_prefix"],
+        AUTH_KAFKA_TOPIC_PREFIX=isolation["kafka_topic_prefix"],
         AUTH_KAFKA_TOPIC_PARTITIONS="1",
         AUTH_LOGIN_ACCOUNT_LIMIT=str(ACCOUNT_LIMIT),
         **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
@@ -59,20 +57,10 @@ def serve(processes: contextlib.ExitStack, env: dict[str, str], logs: Path) -> t
     return f"http://127.0.0.1:{port}", log
 
 
-async def until_live(client: httpx.AsyncClient, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError):
-            if (await client.get("/health/live")).status_code == 200:
-                return
-        await asyncio.sleep(0.2)
-    pytest.fail(f"{client.base_url} did not come up:\n{log_tail(log)}")
-
-
 @pytest.fixture(scope="module")
 async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
-    tag = uuid.uuid4().hex[:12]
-    env = cluster_environment(servers, tag)
+    isolation = new_isolation()
+    env = cluster_environment(servers, isolation)
     logs = tmp_path_factory.mktemp("instances")
     try:
         with contextlib.ExitStack() as processes:
@@ -83,18 +71,11 @@ async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
                 httpx.AsyncClient(base_url=first_url, timeout=10) as first,
                 httpx.AsyncClient(base_url=second_url, timeout=10) as second,
             ):
-                await until_live(first, first_log)
-                await until_live(second, second_log)
+                await until_live(first, first_log, 30)
+                await until_live(second, second_log, 30)
                 yield Pair(first, second)
     finally:
-        await drop_test_data(
-            servers,
-            {
-                "mongo_db": f"test_{tag}",
-                "redis_prefix": f"test:{tag}:",
-                "kafka_topic_prefix": f"t{tag}.",
-            },
-        )
+        await drop_test_data(servers, isolation)
 
 
 async def test_a_logout_through_one_instance_holds_on_the_other_at_once(pair: Pair) -> None:

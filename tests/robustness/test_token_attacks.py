@@ -16,8 +16,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from tests.conftest import TEST_SECRET
 from tests.robustness.conftest import Victim
-from tests.robustness.forgery import b64, flip_first_signature_char, hs256, parts, unsigned
 from tests.support.api import assert_problem, bearer
+from tests.support.forgery import b64, flip_first_signature_char, hs256, parts, unsigned
 
 SECRET = TEST_SECRET.encode()
 Forge = Callable[[dict[str, Any], dict[str, Any]], str]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.robustness.forgery import parts
 from tests.support.api import PASSWORD, bearer, unique_email
+from tests.support.forgery import parts
 
 # A request that takes longer has hung: every outbound call of the service has a timeout.
 REQUEST_TIMEOUT_SECONDS = 10.0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -23,6 +21,7 @@ from auth_api.tokens.keys import (
     generate_private_key,
     hmac_key,
 )
+from tests.support.forgery import b64, hs256, unsigned
 
 SECRET = b"k" * 48
 ISS, AUD = "quizauth", "quiz-services"
@@ -58,14 +57,6 @@ def sign(payload: dict[str, Any], key: SigningKey = HS_KEY, **headers: Any) -> s
     return jwt.encode(
         payload, key.signing, algorithm=key.algorithm, headers={"kid": key.kid, **headers}
     )
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def forge(header: dict[str, Any], payload: dict[str, Any], signature: str = "") -> str:
-    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{signature}"
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "ES256", "EdDSA", "RS256"])
@@ -110,7 +101,7 @@ def test_jwks_publishes_public_keys_only() -> None:
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 def test_alg_none_is_rejected(codec: AccessTokenCodec, alg: str) -> None:
     with pytest.raises(NotAuthenticated):
-        codec.verify(forge({"alg": alg, "typ": "JWT", "kid": HS_KEY.kid}, claims()))
+        codec.verify(unsigned({"alg": alg, "typ": "JWT", "kid": HS_KEY.kid}, claims()))
 
 
 def test_rs_hs_key_confusion_is_rejected() -> None:
@@ -122,10 +113,8 @@ def test_rs_hs_key_confusion_is_rejected() -> None:
     )
     # The classic attack: HMAC-sign with the public key, claiming HS256 under the RSA kid.
     header = {"alg": "HS256", "typ": "JWT", "kid": "rs"}
-    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
-    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     with pytest.raises(NotAuthenticated):
-        codec.verify(f"{signing_input}.{b64(signature)}")
+        codec.verify(hs256(header, claims(), public_pem))
 
 
 def test_other_hmac_algorithms_are_rejected(codec: AccessTokenCodec) -> None:
