@@ -34,6 +34,7 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY auth_api ./auth_api
 COPY consumers ./consumers
+COPY quizauth_wire ./quizauth_wire
 COPY web ./web
 COPY schemas ./schemas
 ENV PATH=/opt/venv/bin:$PATH \

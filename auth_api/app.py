@@ -8,16 +8,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from auth_api.api.accounts import router as accounts_router
+from auth_api.api.health import router as health_router
+from auth_api.api.metrics import router as metrics_router
+from auth_api.api.sessions import router as sessions_router
+from auth_api.api.tokens import router as tokens_router
 from auth_api.container import build_container
-from auth_api.health.router import router as health_router
 from auth_api.http.client_ip import parse_networks
 from auth_api.http.middleware import BodySizeLimit
 from auth_api.http.problem import install_problem_handlers
 from auth_api.observability import install_observability
-from auth_api.sessions.router import router as sessions_router
 from auth_api.settings import Settings
-from auth_api.tokens.router import router as tokens_router
-from auth_api.users.router import router as users_router
 from auth_api.web import install_web_page
 
 
@@ -43,10 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.include_router(users_router)
+    app.include_router(accounts_router)
     app.include_router(sessions_router)
     app.include_router(tokens_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     install_observability(app)  # after the other middleware: it wraps them
     # Keep last: the page is mounted at `/` and would shadow any route added after it.
     install_web_page(app)

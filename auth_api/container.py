@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 
+from auth_api.accounts.profile_cache import ProfileCache
+from auth_api.accounts.service import AccountService, RateLimits
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -19,6 +21,7 @@ from auth_api.events.publisher import (
     UnreachablePublisher,
 )
 from auth_api.events.relay import OutboxRelay
+from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
@@ -28,18 +31,15 @@ from auth_api.security.redis_stores import (
     connect_redis,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
-from auth_api.sessions.models import SessionPolicy
 from auth_api.sessions.service import SessionService
 from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.store.memory import MemoryUserStore
+from auth_api.store.mongo import MongoUserStore
+from auth_api.store.ports import Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import parse_clients
 from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
-from auth_api.users.memory_store import MemoryUserStore
-from auth_api.users.mongo_store import MongoUserStore
-from auth_api.users.profile_cache import ProfileCache
-from auth_api.users.service import AccountService, RateLimits
-from auth_api.users.store import Outbox, SessionStore, UserStore
 
 log = logging.getLogger(__name__)
 

@@ -1,24 +1,19 @@
-"""Revocation, read straight from the auth service's Redis: the same keys its own
-check reads, in one round trip. Key layout (under the service's AUTH_REDIS_PREFIX):
-revoked:<jti>, revoked-session:<sid>, valid-after:<user id>."""
+"""Revocation, read straight from the auth service's Redis: the same keys, the same
+decision and the same single round trip as the service's own check, all from the
+shared wire contract (quizauth_wire.DenylistLayout)."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from quizauth_wire import DEFAULT_REDIS_PREFIX, DenylistLayout, is_denied
+
 
 class RedisDenylist:
-    def __init__(self, redis: Redis, prefix: str = "auth:") -> None:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._layout = DenylistLayout(prefix)
 
-    async def is_revoked(self, jti: str, session_id: str, user_id: str, issued_at: int) -> bool:
-        keys = [
-            f"{self._prefix}revoked:{jti}",
-            f"{self._prefix}revoked-session:{session_id}",
-            f"{self._prefix}valid-after:{user_id}",
-        ]
-        token, session, valid_after = await self._redis.mget(keys)
-        if token is not None or session is not None:
-            return True
-        return valid_after is not None and issued_at < int(valid_after)
+    async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
+        values = await self._redis.mget(self._layout.keys_for(jti, user_id, session_id))
+        return is_denied(values, issued_at)

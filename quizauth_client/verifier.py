@@ -11,8 +11,7 @@ from redis.exceptions import RedisError
 
 from quizauth_client.jwks import JwksCache
 from quizauth_client.revocation import RedisDenylist
-
-REQUIRED = ["sub", "jti", "sid", "iat", "exp", "iss", "aud", "token_type"]
+from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS
 
 
 class TokenRejected(Exception):
@@ -49,7 +48,7 @@ class TokenVerifier:
         claims = await self._decode(token)
         try:
             revoked = await self._denylist.is_revoked(
-                claims["jti"], claims["sid"], claims["sub"], int(claims["iat"])
+                claims["jti"], claims["sub"], claims["sid"], int(claims["iat"])
             )
         except (RedisError, OSError) as exc:
             # Fail closed: a token whose revocation cannot be checked is not accepted.
@@ -71,10 +70,10 @@ class TokenVerifier:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": REQUIRED},
+                options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.PyJWTError as exc:
             raise TokenRejected("invalid token") from exc
-        if claims.get("token_type") != "access":
+        if claims.get("token_type") != ACCESS_TOKEN_TYPE:
             raise TokenRejected("not an access token")
         return claims

@@ -1,5 +1,5 @@
 // The server's input rules, checked as the user types (auth_api/passwords/policy.py and
-// auth_api/users/schemas.py). The server checks again and has the last word; the
+// auth_api/api/account_schemas.py). The server checks again and has the last word; the
 // messages are the server's own, so a field reads the same whoever caught the problem.
 
 const DISPLAY_NAME_MAX = 64;

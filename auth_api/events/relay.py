@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 
 from auth_api.errors import DependencyUnavailable
-from auth_api.events.model import EventType, PendingEvent, encode
 from auth_api.events.publisher import EventPublisher, PublishFailed
-from auth_api.users.store import Outbox, UserEvents
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.events import EventType, PendingEvent, encode
+from auth_api.store.ports import Outbox, UserEvents
+from quizauth_wire import topic_for
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ class RelayTuning:
     max_backoff_seconds: float = 5.0
 
 
-def topic_for(prefix: str, event_type: EventType | str) -> str:
-    return f"{prefix}{event_type}"
-
-
 class OutboxRelay:
     def __init__(
         self,
@@ -43,7 +40,9 @@ class OutboxRelay:
         publisher: EventPublisher,
         topic_prefix: str,
         tuning: RelayTuning | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self._clock = clock
         self._outbox = outbox
         self._publisher = publisher
         self._prefix = topic_prefix
@@ -90,10 +89,10 @@ class OutboxRelay:
         return min(self._tuning.max_backoff_seconds, max(0.2, previous * 2))
 
     async def _next_round(self) -> None:
-        until_sweep = self._last_sweep + self._tuning.idle_poll_seconds - time.monotonic()
+        until_sweep = self._last_sweep + self._tuning.idle_poll_seconds - self._clock.monotonic()
         if until_sweep <= 0:
             self._hinted.clear()  # the sweep covers them
-            self._last_sweep = time.monotonic()
+            self._last_sweep = self._clock.monotonic()
             await self.drain_once()
         elif self._hinted:
             await self._drain_hinted()
@@ -133,7 +132,7 @@ class OutboxRelay:
         delivered: list[PendingEvent] = []
         try:
             for event in batch.events:  # in order: the next waits for the previous ack
-                topic = topic_for(self._prefix, event.type)
+                topic = topic_for(event.type, self._prefix)
                 await self._publisher.publish(topic, batch.user_id.encode(), encode(event))
                 delivered.append(event)
         except PublishFailed:
@@ -147,7 +146,7 @@ class OutboxRelay:
 
     async def _ensure_topics(self) -> None:
         if not self._topics_ready:
-            await self._publisher.ensure_topics([topic_for(self._prefix, t) for t in EventType])
+            await self._publisher.ensure_topics([topic_for(t, self._prefix) for t in EventType])
             self._topics_ready = True
 
     async def _sleep(self, seconds: float) -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auth_api.errors import DependencyUnavailable
+from auth_api.model.clock import utc_now
 from auth_api.security.stores import RevocationStore
-from auth_api.users.models import utc_now
-from auth_api.users.store import Outbox, UserStore
+from auth_api.store.ports import Outbox, UserStore
 
 
 @dataclass

@@ -9,16 +9,14 @@ from auth_api.observability.audit_metrics import install_audit_metrics
 from auth_api.observability.http_metrics import HttpMetricsMiddleware
 from auth_api.observability.logs import json_log_handler, logging_config
 from auth_api.observability.request_id import RequestIdMiddleware
-from auth_api.observability.scrape import router as metrics_router
 
 __all__ = ["install_observability", "json_log_handler", "logging_config"]
 
 
 def install_observability(app: FastAPI) -> None:
-    """Add /metrics and the request id and metrics middleware. Call it after the other
-    middleware, so these two wrap them and see every response, 413s included."""
+    """Add the request id and metrics middleware. Call it after the other middleware,
+    so these two wrap them and see every response, 413s included."""
     install_audit_metrics()
-    app.include_router(metrics_router)
     app.add_middleware(HttpMetricsMiddleware)
     # Added last, so outermost: the access line written by the metrics layer has the id.
     app.add_middleware(RequestIdMiddleware)

@@ -9,6 +9,8 @@ import logging
 
 from prometheus_client import Counter
 
+from quizauth_wire import RevocationReason
+
 AUDIT_LOGGER = "auth_api.audit"
 # Label values are bounded: an unknown kind is counted as "other", never by its text.
 KNOWN_KINDS = frozenset(
@@ -23,7 +25,8 @@ KNOWN_KINDS = frozenset(
         "session_revoked",
     }
 )
-RATE_LIMITED_ACTIONS = frozenset({"login", "register", "refresh"})
+# The first part of every LimitRule key the account service throttles on.
+RATE_LIMITED_ACTIONS = frozenset({"login", "register"})
 OTHER = "other"
 
 AUDIT_EVENTS = Counter(
@@ -40,10 +43,8 @@ SESSION_REVOCATIONS = Counter(
     "Revocations of refresh sessions, by reason (one per audit record)",
     ["reason"],
 )
-# Reasons the session service gives when it ends sessions; others count as "other".
-SESSION_REVOCATION_REASONS = frozenset(
-    {"logout", "logout_all", "ended_by_user", "refresh_token_reuse", "password_changed", "admin"}
-)
+# The reasons sessions end (the wire contract's list); anything else counts as "other".
+SESSION_REVOCATION_REASONS = frozenset(str(reason) for reason in RevocationReason)
 
 
 def kind_label(kind: str) -> str:

@@ -12,10 +12,10 @@ from typing import IO, Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from auth_api.events.model import rfc3339
 from auth_api.observability.redaction import redact
 from auth_api.observability.request_id import current_request_id
 from auth_api.settings import Settings
+from quizauth_wire import rfc3339
 
 FIELDS = ("levelname", "name", "message")
 RENAMED = {"levelname": "level", "name": "logger"}

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from auth_api.security.stores import LimitDecision, LimitRule
+from quizauth_wire import DenylistLayout, is_denied
 
 Clock = Callable[[], float]
 
@@ -46,29 +47,33 @@ class ExpiringDict:
 
 
 class MemoryRevocationStore:
+    """The same keys and the same decision as Redis (quizauth_wire), kept in-process."""
+
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._denied = ExpiringDict(clock)
+        self._layout = DenylistLayout(prefix="")
 
     async def ping(self) -> None:
         return None
 
     async def revoke(self, jti: str, ttl_seconds: int) -> None:
-        self._denied.set(f"jti:{jti}", 1, max(ttl_seconds, 1))
+        self._denied.set(self._layout.token_key(jti), 1, max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        if self._denied.get(f"jti:{jti}") is not None:
-            return True
-        if self._denied.get(f"session:{session_id}") is not None:
-            return True
-        valid_after = self._denied.get(f"user:{user_id}")
-        return valid_after is not None and issued_at < valid_after[0]
+        keys = self._layout.keys_for(jti, user_id, session_id)
+        values = [self._value(key) for key in keys]
+        return is_denied(values, issued_at)
+
+    def _value(self, key: str) -> str | None:
+        entry = self._denied.get(key)
+        return None if entry is None else str(entry[0])
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
-        self._denied.set(f"user:{user_id}", before, max(ttl_seconds, 1))
+        self._denied.set(self._layout.user_key(user_id), before, max(ttl_seconds, 1))
 
     async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
         for session_id in session_ids:
-            self._denied.set(f"session:{session_id}", 1, max(ttl_seconds, 1))
+            self._denied.set(self._layout.session_key(session_id), 1, max(ttl_seconds, 1))
 
 
 class MemoryRateLimiter:

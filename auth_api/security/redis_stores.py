@@ -1,6 +1,5 @@
-"""Redis adapters. Key layout (all under AUTH_REDIS_PREFIX):
-revoked:<jti>             "1", expires when the token would have
-valid-after:<user id>     seconds since epoch; tokens issued earlier are dead
+"""Redis adapters. Key layout (all under AUTH_REDIS_PREFIX): the denylist's keys are
+the wire contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
 """
 
@@ -18,6 +17,7 @@ from redis.exceptions import RedisError
 
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
+from quizauth_wire import DenylistLayout, is_denied
 
 # Increments every counter, starts its window on the first hit, and reports the longest
 # wait among the counters over their limit. One script call: atomic and one round trip.
@@ -73,7 +73,7 @@ async def redis_errors() -> AsyncIterator[None]:
 class RedisRevocationStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._layout = DenylistLayout(prefix)
 
     async def ping(self) -> None:
         async with redis_errors():
@@ -81,36 +81,27 @@ class RedisRevocationStore:
 
     async def revoke(self, jti: str, ttl_seconds: int) -> None:
         async with redis_errors():
-            await self._redis.set(self._jti_key(jti), b"1", ex=max(ttl_seconds, 1))
+            await self._redis.set(self._layout.token_key(jti), b"1", ex=max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        keys = [self._jti_key(jti), self._session_key(session_id), self._user_key(user_id)]
+        keys = self._layout.keys_for(jti, user_id, session_id)
         async with redis_errors():
-            token_denied, session_denied, valid_after = await self._redis.mget(keys)
-        if token_denied is not None or session_denied is not None:
-            return True
-        return valid_after is not None and issued_at < int(valid_after)
+            values = await self._redis.mget(keys)
+        return is_denied(values, issued_at)
 
     async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
         if not session_ids:
             return
         async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
             for session_id in session_ids:
-                pipe.set(self._session_key(session_id), b"1", ex=max(ttl_seconds, 1))
+                pipe.set(self._layout.session_key(session_id), b"1", ex=max(ttl_seconds, 1))
             await pipe.execute()
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         async with redis_errors():
-            await self._redis.set(self._user_key(user_id), str(before), ex=max(ttl_seconds, 1))
-
-    def _jti_key(self, jti: str) -> str:
-        return f"{self._prefix}revoked:{jti}"
-
-    def _session_key(self, session_id: str) -> str:
-        return f"{self._prefix}revoked-session:{session_id}"
-
-    def _user_key(self, user_id: str) -> str:
-        return f"{self._prefix}valid-after:{user_id}"
+            await self._redis.set(
+                self._layout.user_key(user_id), str(before), ex=max(ttl_seconds, 1)
+            )
 
 
 class RedisRateLimiter:

@@ -4,7 +4,6 @@ together. Framework-free, like every service."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +14,9 @@ from auth_api.errors import (
     RefreshTokenReused,
     SessionNotFound,
 )
-from auth_api.events.model import EventType, PendingEvent
-from auth_api.security.stores import RevocationStore
-from auth_api.sessions.models import (
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.events import EventType, PendingEvent
+from auth_api.model.session import (
     MAX_SESSIONS_PER_USER,
     MAX_USER_AGENT_LENGTH,
     RefreshToken,
@@ -27,9 +26,12 @@ from auth_api.sessions.models import (
     new_session_id,
     next_secret,
 )
-from auth_api.tokens.access import AccessClaims, AccessTokenCodec, IssuedToken
-from auth_api.users.models import User, utc_now
-from auth_api.users.store import SessionStore
+from auth_api.model.user import User
+from auth_api.security.stores import RevocationStore
+from auth_api.store.ports import SessionStore
+from auth_api.tokens.access import AccessTokenCodec, IssuedToken
+from auth_api.tokens.claims import AccessClaims
+from quizauth_wire import RevocationReason
 
 audit = logging.getLogger("auth_api.audit")
 
@@ -57,7 +59,9 @@ class SessionService:
         policy: SessionPolicy,
         rotation_key: bytes,
         on_event_recorded: Callable[[str], None],
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._tokens = tokens
         self._revocations = revocations
@@ -67,7 +71,7 @@ class SessionService:
 
     def open(self, user: User, user_agent: str) -> OpenedSession:
         """A new session for a login; persisted by the login's own write."""
-        now = utc_now()
+        now = self._clock.now()
         secret = new_secret()
         session_id = new_session_id()
         token = RefreshToken(user.id, session_id, secret)
@@ -93,7 +97,7 @@ class SessionService:
         session = (sessions or {}).get(token.session_id)
         if session is None:
             raise InvalidRefreshToken
-        now = utc_now()
+        now = self._clock.now()
         presented = token.hash
         if presented == session.refresh_hash and session.is_active(now, self._policy):
             return await self._rotate(token, session, user_agent)
@@ -106,7 +110,9 @@ class SessionService:
 
     async def _rotate(self, token: RefreshToken, session: Session, user_agent: str) -> TokenPair:
         successor = self._successor(token, session.generation + 1)
-        rotated = session.rotated(successor.hash, utc_now(), user_agent[:MAX_USER_AGENT_LENGTH])
+        rotated = session.rotated(
+            successor.hash, self._clock.now(), user_agent[:MAX_USER_AGENT_LENGTH]
+        )
         if not await self._store.replace_session(token.user_id, token.hash, rotated):
             # Lost the race to a concurrent refresh with the same token: decide again
             # against what the winner stored.
@@ -136,11 +142,11 @@ class SessionService:
             "refresh token reuse",
             extra={"audit": "refresh_token_reuse", "user_id": user_id, "session_id": session.id},
         )
-        await self.end(user_id, [session], reason="refresh_token_reuse")
+        await self.end(user_id, [session], reason=RevocationReason.REFRESH_TOKEN_REUSE)
 
-    async def end(self, user_id: str, sessions: list[Session], reason: str) -> bool:
+    async def end(self, user_id: str, sessions: list[Session], reason: RevocationReason) -> bool:
         """End sessions and deny their access tokens; one event records it."""
-        now = utc_now()
+        now = self._clock.now()
         active = [s for s in sessions if s.revoked_at is None]
         if not active:
             return False
@@ -174,7 +180,7 @@ class SessionService:
         )
 
     async def _end_logged_out(self, claims: AccessClaims, session: Session) -> None:
-        now = utc_now()
+        now = self._clock.now()
         event = PendingEvent.create(
             EventType.USER_LOGGED_OUT,
             claims.user_id,
@@ -186,29 +192,31 @@ class SessionService:
                 "scope": "session",
             },
         )
-        ended = session.revoked(now, "logout")
+        ended = session.revoked(now, RevocationReason.LOGOUT)
         await self._record_end(claims.user_id, [ended], event, only_if_active=True)
 
     async def end_all(self, claims: AccessClaims) -> None:
         """Logout everywhere: every session ends and every token issued before now fails."""
         sessions = await self._store.sessions_of(claims.user_id) or {}
-        await self.end(claims.user_id, list(sessions.values()), reason="logout_all")
+        await self.end(claims.user_id, list(sessions.values()), reason=RevocationReason.LOGOUT_ALL)
         await self._revocations.revoke_user_tokens(
-            claims.user_id, before=int(time.time()), ttl_seconds=self._tokens.ttl_seconds
+            claims.user_id,
+            before=int(self._clock.now().timestamp()),
+            ttl_seconds=self._tokens.ttl_seconds,
         )
 
     async def end_one(self, claims: AccessClaims, session_id: str) -> None:
         sessions = await self._store.sessions_of(claims.user_id) or {}
         session = sessions.get(session_id)
-        if session is None or not session.is_active(utc_now(), self._policy):
+        if session is None or not session.is_active(self._clock.now(), self._policy):
             raise SessionNotFound
-        await self.end(claims.user_id, [session], reason="ended_by_user")
+        await self.end(claims.user_id, [session], reason=RevocationReason.ENDED_BY_USER)
 
     async def active(self, user_id: str) -> list[Session]:
         sessions = await self._store.sessions_of(user_id)
         if sessions is None:
             raise NotAuthenticated
-        now = utc_now()
+        now = self._clock.now()
         live = [s for s in sessions.values() if s.is_active(now, self._policy)]
         return sorted(live, key=lambda s: s.last_used_at, reverse=True)
 
@@ -226,12 +234,12 @@ class SessionService:
         return stale + [s.id for s in live[: max(0, excess)]]
 
     def _refresh_expires_in(self, session: Session) -> int:
-        remaining = session.deadline(self._policy) - utc_now()
+        remaining = session.deadline(self._policy) - self._clock.now()
         return max(0, int(remaining.total_seconds()))
 
 
 def session_revoked_event(
-    user_id: str, session_ids: list[str], reason: str, at: datetime
+    user_id: str, session_ids: list[str], reason: RevocationReason, at: datetime
 ) -> PendingEvent:
     data = {"user_id": user_id, "session_ids": session_ids, "reason": reason, "revoked_at": at}
     return PendingEvent.create(EventType.SESSION_REVOKED, user_id, at, data)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import jwt
 
 from auth_api.errors import NotAuthenticated
+from auth_api.tokens.claims import AccessClaims
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.verified_cache import VerifiedTokenCache
+from quizauth_wire import ACCESS_TOKEN_TYP_HEADER, ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS
 
-ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
-REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "iss", "aud", "token_type", "sid"]
 # Far above any token we issue; decoding a megabyte of base64 is wasted work.
 MAX_TOKEN_LENGTH = 4096
 
@@ -27,18 +27,6 @@ class IssuedToken:
     token: str
     jti: str
     expires_in: int
-
-
-@dataclass(frozen=True)
-class AccessClaims:
-    user_id: str
-    jti: str
-    session_id: str
-    issued_at: int
-    expires_at: int
-
-    def remaining_seconds(self) -> int:
-        return max(0, self.expires_at - int(time.time()))
 
 
 class AccessTokenCodec:
@@ -72,7 +60,7 @@ class AccessTokenCodec:
             "token_type": ACCESS_TOKEN_TYPE,
         }
         key = self.keys.active
-        headers = {"typ": "at+jwt", "kid": key.kid}
+        headers = {"typ": ACCESS_TOKEN_TYP_HEADER, "kid": key.kid}
         token = jwt.encode(claims, key.signing, algorithm=key.algorithm, headers=headers)
         return IssuedToken(token=token, jti=jti, expires_in=self.ttl_seconds)
 
@@ -99,7 +87,7 @@ class AccessTokenCodec:
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.PyJWTError as exc:
             raise NotAuthenticated from exc

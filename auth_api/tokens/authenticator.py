@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from auth_api.errors import NotAuthenticated
 from auth_api.security.stores import RevocationStore
-from auth_api.tokens.access import AccessClaims, AccessTokenCodec
+from auth_api.tokens.access import AccessTokenCodec
+from auth_api.tokens.claims import AccessClaims
 
 
 class Authenticator:

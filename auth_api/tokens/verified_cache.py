@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from auth_api.tokens.access import AccessClaims
+from auth_api.tokens.claims import AccessClaims
 
 
 class VerifiedTokenCache:

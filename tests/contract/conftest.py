@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
-from auth_api.users.memory_store import MemoryUserStore
-from auth_api.users.mongo_store import MongoUserStore
+from auth_api.store.memory import MemoryUserStore
+from auth_api.store.mongo import MongoUserStore
 from tests.conftest import drop_test_data
 from tests.support.servers import Servers
 

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from auth_api.errors import EmailAlreadyRegistered
-from auth_api.events.model import EventType, PendingEvent
-from auth_api.sessions.models import Session, new_session_id
-from auth_api.users.memory_store import MemoryUserStore
-from auth_api.users.models import User, new_user_id, utc_now
-from auth_api.users.mongo_store import MongoUserStore
-from auth_api.users.store import LoginRecord
+from auth_api.model.clock import utc_now
+from auth_api.model.events import EventType, PendingEvent
+from auth_api.model.session import Session, new_session_id
+from auth_api.model.user import User, new_user_id
+from auth_api.store.memory import MemoryUserStore
+from auth_api.store.mongo import MongoUserStore
+from auth_api.store.ports import LoginRecord
 
 Store = MemoryUserStore | MongoUserStore
 
@@ -26,6 +27,11 @@ def make_user(email: str = "a@example.com") -> User:
 
 def event(user: User, type_: EventType = EventType.USER_REGISTERED) -> PendingEvent:
     return PendingEvent.create(type_, user.id, utc_now(), {"user_id": user.id})
+
+
+async def record_event(store: Store, user_id: str, recorded: PendingEvent) -> None:
+    """Record one more event through a write the service makes: a login carries one."""
+    await store.record_login(LoginRecord(user_id, utc_now(), recorded, None, make_session()))
 
 
 async def test_create_then_find(user_store: Store) -> None:
@@ -150,7 +156,7 @@ async def test_mark_delivered_removes_only_those_events(user_store: Store) -> No
     user = make_user()
     first, second = event(user), event(user, EventType.USER_LOGGED_IN)
     await user_store.create(user, first)
-    await user_store.append_event(user.id, second)
+    await record_event(user_store, user.id, second)
     await user_store.mark_delivered(user.id, [first])
     [batch] = await user_store.pending(10)
     assert [e.id for e in batch.events] == [second.id]
@@ -165,7 +171,7 @@ async def test_marking_an_event_delivered_twice_is_harmless(user_store: Store) -
     user = make_user()
     first, second = event(user), event(user, EventType.USER_LOGGED_IN)
     await user_store.create(user, first)
-    await user_store.append_event(user.id, second)
+    await record_event(user_store, user.id, second)
     await asyncio.gather(*(user_store.mark_delivered(user.id, [first]) for _ in range(2)))
     await user_store.mark_delivered(user.id, [first])
     [batch] = await user_store.pending(10)
@@ -180,7 +186,7 @@ async def test_an_event_stored_in_another_form_is_still_removed_by_its_id(
     user = make_user()
     first, second = event(user), event(user, EventType.USER_LOGGED_IN)
     await user_store.create(user, first)
-    await user_store.append_event(user.id, second)
+    await record_event(user_store, user.id, second)
     relays_copy = dataclasses.replace(first, data={**first.data, "added_later": True})
     await user_store.mark_delivered(user.id, [relays_copy, second])
     assert await user_store.pending(10) == []
@@ -188,19 +194,18 @@ async def test_an_event_stored_in_another_form_is_still_removed_by_its_id(
 
 async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> None:
     ghost = make_user()
-    await user_store.append_event(ghost.id, event(ghost))
+    await record_event(user_store, ghost.id, event(ghost))
     await user_store.record_login(login_record(ghost, make_session()))
     assert await user_store.pending(10) == []
     assert await user_store.sessions_of(ghost.id) is None
 
 
 async def test_concurrent_writes_to_one_user_lose_nothing(user_store: Store) -> None:
-    """Single-document atomicity, which the outbox relies on (and which the native
-    FerretDB needs its write-serialising proxy in infra/ferretdb to provide)."""
+    """Single-document atomicity, which the outbox relies on."""
     user = make_user()
     await user_store.create(user, event(user))
     extra = [event(user, EventType.USER_LOGGED_OUT) for _ in range(40)]
-    await asyncio.gather(*(user_store.append_event(user.id, e) for e in extra))
+    await asyncio.gather(*(record_event(user_store, user.id, e) for e in extra))
     [batch] = await user_store.pending(10)
     assert len(batch.events) == 41
 

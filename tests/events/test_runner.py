@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from auth_api.events.model import EventType, PendingEvent, encode
+from auth_api.model.events import EventType, PendingEvent, encode
 from auth_api.settings import Settings
 from consumers.events import AuthEvent
 from consumers.kafka import dlq_topic

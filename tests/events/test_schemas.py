@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from auth_api.events.model import EventType, PendingEvent, encode
+from auth_api.model.events import EventType, PendingEvent, encode
 from auth_api.sessions.service import session_revoked_event
 from consumers.schemas import EventSchemas
 from tests.events.support import SCHEMA_DIR, validator

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from auth_api.events.model import EventType
+from auth_api.model.events import EventType
 from auth_api.settings import Settings
 from consumers.settings import ConsumerSettings
 from tests.support.servers import REPO

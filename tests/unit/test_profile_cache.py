@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import time
 
-from auth_api.users.models import User, new_user_id, utc_now
-from auth_api.users.profile_cache import ProfileCache
+from auth_api.accounts.profile_cache import ProfileCache
+from auth_api.model.clock import utc_now
+from auth_api.model.user import User, new_user_id
 
 
 def user() -> User:

@@ -7,12 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from auth_api.events.model import EventType, PendingEvent
 from auth_api.events.publisher import MemoryPublisher
 from auth_api.events.relay import OutboxRelay, RelayTuning
-from auth_api.users.memory_store import MemoryUserStore
-from auth_api.users.models import User, new_user_id, utc_now
-from auth_api.users.store import UserEvents
+from auth_api.model.clock import utc_now
+from auth_api.model.events import EventType, PendingEvent
+from auth_api.model.user import User, new_user_id
+from auth_api.store.memory import MemoryUserStore
+from auth_api.store.ports import UserEvents
 
 
 def user(email: str) -> User:

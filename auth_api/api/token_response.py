@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from auth_api.api.session_schemas import TokenResponse
 from auth_api.http.refresh_cookie import set_refresh_cookie, wants_cookie
-from auth_api.sessions.schemas import TokenResponse
 from auth_api.sessions.service import TokenPair
 from auth_api.settings import Settings
 

@@ -6,10 +6,10 @@ import copy
 from datetime import datetime
 
 from auth_api.errors import EmailAlreadyRegistered
-from auth_api.events.model import PendingEvent
-from auth_api.sessions.models import Session
-from auth_api.users.models import User
-from auth_api.users.store import LoginRecord, UserEvents
+from auth_api.model.events import PendingEvent
+from auth_api.model.session import Session
+from auth_api.model.user import User
+from auth_api.store.ports import LoginRecord, UserEvents
 
 
 class MemoryUserStore:
@@ -86,10 +86,6 @@ class MemoryUserStore:
             user.sessions[session.id] = session
         self._outbox.setdefault(user_id, []).append(event)
         return True
-
-    async def append_event(self, user_id: str, event: PendingEvent) -> None:
-        if user_id in self._users:
-            self._outbox.setdefault(user_id, []).append(event)
 
     async def pending(self, limit: int) -> list[UserEvents]:
         batches = [UserEvents(uid, list(evs)) for uid, evs in self._outbox.items() if evs]

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from auth_api.events.model import PendingEvent
-from auth_api.sessions.models import Session
-from auth_api.users.models import User
+from auth_api.model.events import PendingEvent
+from auth_api.model.session import Session
+from auth_api.model.user import User
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,6 @@ class UserStore(Protocol):
     async def record_login(self, login: LoginRecord) -> None:
         """Set the login time (and an upgraded hash), open the session, drop stale ones,
         and record the event, in one write."""
-
-    async def append_event(self, user_id: str, event: PendingEvent) -> None: ...
 
 
 class SessionStore(Protocol):

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, StringConstraints
 
-from auth_api.sessions.models import Session
+from auth_api.api.account_schemas import StrictRequest
+from auth_api.model.session import Session
 from auth_api.sessions.service import TokenPair
-from auth_api.users.schemas import StrictRequest
 
 # Generous on purpose: a wrong token of any plausible size (an access token, say) must
 # get the same 401 as every other wrong token, not a 422.

@@ -13,11 +13,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from auth_api.api.deps import ContainerDep
 from auth_api.errors import DependencyUnavailable
 from auth_api.events.relay import OutboxRelay
 from auth_api.health.service import outbox_backlog
-from auth_api.http.deps import ContainerDep
-from auth_api.users.store import Outbox
+from auth_api.store.ports import Outbox
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -6,18 +6,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
+
+from quizauth_wire import EventType, rfc3339
+
+__all__ = ["EventType", "PendingEvent", "cloudevent", "encode", "rfc3339"]
 
 SCHEMA_VERSION = "1"
 EVENT_SOURCE = "urn:quizauth:auth-api"
-
-
-class EventType(StrEnum):
-    USER_REGISTERED = "user.registered"
-    USER_LOGGED_IN = "user.logged_in"
-    USER_LOGGED_OUT = "user.logged_out"
-    SESSION_REVOKED = "session.revoked"
 
 
 @dataclass(frozen=True)
@@ -56,10 +52,6 @@ class PendingEvent:
             time=doc["time"],
             data=dict(doc["data"]),
         )
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def cloudevent(event: PendingEvent) -> dict[str, Any]:

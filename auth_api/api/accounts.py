@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from auth_api.http.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
+from auth_api.accounts.service import LoginAttempt, Registration
+from auth_api.api.account_schemas import LoginRequest, RegisterRequest, UserResponse
+from auth_api.api.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
+from auth_api.api.session_schemas import TokenResponse
+from auth_api.api.token_response import token_response
 from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
-from auth_api.http.tokens import token_response
-from auth_api.sessions.schemas import TokenResponse
-from auth_api.users.schemas import LoginRequest, RegisterRequest, UserResponse
-from auth_api.users.service import LoginAttempt, Registration
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 

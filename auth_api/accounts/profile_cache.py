@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from auth_api.users.models import User
+from auth_api.model.user import User
 
 
 class ProfileCache:

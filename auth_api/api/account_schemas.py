@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from auth_api.model.user import User
 from auth_api.passwords.policy import MAX_LENGTH
-from auth_api.users.models import User
 
 # Generous: policy.py gives the precise length message; this only bounds the work.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH * 4)]

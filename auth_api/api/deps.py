@@ -1,6 +1,7 @@
-"""Typed dependency aliases shared by the routers. All `async def`, though none awaits
-I/O: FastAPI runs a plain `def` dependency in its thread pool, which costs more than
-the dependency itself on every request."""
+"""Typed dependency aliases shared by the routers, and the one place a router reaches
+the container. All `async def`: FastAPI runs a plain `def` dependency in its thread
+pool, which costs more than the dependency itself; only `get_claims` awaits I/O (the
+revocation check)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from auth_api.container import Container, Services
 from auth_api.errors import NotAuthenticated
 from auth_api.http.client_ip import client_ip
 from auth_api.settings import Settings
-from auth_api.tokens.access import AccessClaims
+from auth_api.tokens.claims import AccessClaims
 
 # auto_error=False: we raise our own 401 problem, with the WWW-Authenticate header.
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /auth/login")

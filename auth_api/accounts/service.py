@@ -1,5 +1,6 @@
-"""Registration, login and identity. Framework-free: routers, consumers and a CLI can
-all call it. Sessions and logout live in auth_api.sessions."""
+"""Accounts: registration, login and the current user. Framework-free (an import-linter
+contract keeps FastAPI out); the session a login opens, and logout, belong to
+auth_api.sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auth_api.accounts.emails import login_key, normalize_email
+from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.errors import (
     FieldProblem,
     InvalidCredentials,
@@ -16,16 +19,15 @@ from auth_api.errors import (
     RateLimited,
     WeakPassword,
 )
-from auth_api.events.model import EventType, PendingEvent
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.events import EventType, PendingEvent
+from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
 from auth_api.security.stores import LimitRule, RateLimiter
 from auth_api.sessions.service import SessionService, TokenPair
-from auth_api.tokens.access import AccessClaims
-from auth_api.users.emails import login_key, normalize_email
-from auth_api.users.models import User, new_user_id, utc_now
-from auth_api.users.profile_cache import ProfileCache
-from auth_api.users.store import LoginRecord, UserStore
+from auth_api.store.ports import LoginRecord, UserStore
+from auth_api.tokens.claims import AccessClaims
 
 audit = logging.getLogger("auth_api.audit")
 
@@ -69,7 +71,9 @@ class AccountService:
         limits: RateLimits,
         on_event_recorded: Callable[[str], None],
         profiles: ProfileCache,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self._clock = clock
         self._users = users
         self._profiles = profiles
         self._hasher = hasher
@@ -103,7 +107,7 @@ class AccountService:
         return user
 
     async def _new_user(self, form: Registration, email_normalized: str) -> User:
-        now = utc_now()
+        now = self._clock.now()
         return User(
             id=new_user_id(),
             email=form.email.strip(),

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from auth_api.sessions.models import Session
+from auth_api.model.session import Session
 
 
 class Role(StrEnum):
     USER = "user"
-    ADMIN = "admin"
-
-
-def utc_now() -> datetime:
-    # Millisecond precision: what MongoDB stores, so a round trip compares equal.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_user_id() -> str:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security.http import HTTPBase
 
+from auth_api.api.deps import ServicesDep
 from auth_api.errors import MalformedRequest
-from auth_api.http.deps import ServicesDep
 from auth_api.http.problem import PROBLEM, RETRY_LATER
 from auth_api.tokens.introspection import authenticate_client, introspect
 

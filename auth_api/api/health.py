@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from auth_api.api.deps import ContainerDep
 from auth_api.health.service import check_readiness
-from auth_api.http.deps import ContainerDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -14,11 +14,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
-from auth_api.events.model import PendingEvent
-from auth_api.sessions.documents import session_to_document, sessions_from_document
-from auth_api.sessions.models import Session
-from auth_api.users.models import Role, User
-from auth_api.users.store import LoginRecord, UserEvents
+from auth_api.model.events import PendingEvent
+from auth_api.model.session import Session
+from auth_api.model.user import Role, User
+from auth_api.store.documents import session_to_document, sessions_from_document
+from auth_api.store.ports import LoginRecord, UserEvents
 
 Document = dict[str, Any]
 # Matches users with undelivered events; served by the sparse index on outbox.id.
@@ -143,12 +143,6 @@ class MongoUserStore:
         async with mongo_errors():
             result = await self._users.update_one(guard, update)
         return result.modified_count == 1
-
-    async def append_event(self, user_id: str, event: PendingEvent) -> None:
-        async with mongo_errors():
-            await self._users.update_one(
-                {"_id": user_id}, {"$push": {"outbox": event.to_document()}}
-            )
 
     async def pending(self, limit: int) -> list[UserEvents]:
         async with mongo_errors():

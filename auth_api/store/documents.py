@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth_api.sessions.models import Session
+from auth_api.model.session import Session
 
 
 def session_to_document(session: Session) -> dict[str, Any]:

@@ -1,0 +1,2 @@
+"""The HTTP surface: routers, their request and response schemas, and the typed
+dependencies that reach the container."""

@@ -1,0 +1,83 @@
+"""The wire contract holds between its writer and its readers: revocations written by the
+service's Redis store are read, key for key, by the client library quiz services use."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+import quizauth_wire
+from auth_api.security.redis_stores import RedisRevocationStore
+from quizauth_client.revocation import RedisDenylist
+
+pytestmark = pytest.mark.integration
+
+USER, SESSION, JTI = "user-1", "session-1", "jti-1"
+
+
+@pytest.fixture
+def service_store(redis_client: Redis, isolation: dict[str, str]) -> RedisRevocationStore:
+    return RedisRevocationStore(redis_client, isolation["redis_prefix"])
+
+
+@pytest.fixture
+def client_reader(redis_client: Redis, isolation: dict[str, str]) -> RedisDenylist:
+    return RedisDenylist(redis_client, isolation["redis_prefix"])
+
+
+async def test_a_revoked_token_is_revoked_for_the_client(
+    service_store: RedisRevocationStore, client_reader: RedisDenylist
+) -> None:
+    now = int(time.time())
+    assert not await client_reader.is_revoked(JTI, USER, SESSION, now)
+    await service_store.revoke(JTI, ttl_seconds=60)
+    assert await client_reader.is_revoked(JTI, USER, SESSION, now)
+    assert not await client_reader.is_revoked("another-jti", USER, SESSION, now)
+
+
+async def test_a_revoked_session_is_revoked_for_the_client(
+    service_store: RedisRevocationStore, client_reader: RedisDenylist
+) -> None:
+    now = int(time.time())
+    await service_store.revoke_sessions([SESSION], ttl_seconds=60)
+    assert await client_reader.is_revoked("any-jti", USER, SESSION, now)
+    assert not await client_reader.is_revoked("any-jti", USER, "session-2", now)
+
+
+async def test_logout_all_is_honoured_by_the_client(
+    service_store: RedisRevocationStore, client_reader: RedisDenylist
+) -> None:
+    cutoff = int(time.time())
+    await service_store.revoke_user_tokens(USER, before=cutoff, ttl_seconds=60)
+    assert await client_reader.is_revoked("old-jti", USER, SESSION, cutoff - 1)
+    assert not await client_reader.is_revoked("new-jti", USER, SESSION, cutoff)
+    assert not await client_reader.is_revoked("old-jti", "user-2", SESSION, cutoff - 1)
+
+
+async def test_both_sides_read_the_same_keys(
+    service_store: RedisRevocationStore, redis_client: Redis, isolation: dict[str, str]
+) -> None:
+    """The layout itself: what the service wrote sits where the contract says."""
+    layout = quizauth_wire.DenylistLayout(isolation["redis_prefix"])
+    await service_store.revoke(JTI, ttl_seconds=60)
+    await service_store.revoke_sessions([SESSION], ttl_seconds=60)
+    await service_store.revoke_user_tokens(USER, before=123, ttl_seconds=60)
+    values = await redis_client.mget(layout.keys_for(JTI, USER, SESSION))
+    assert values == [b"1", b"1", b"123"]
+
+
+def test_the_wire_module_imports_only_the_standard_library() -> None:
+    source = Path(quizauth_wire.__file__).read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.partition(".")[0])
+    assert imported, "the parser found no import at all"
+    assert imported <= sys.stdlib_module_names | {"__future__"}, imported
