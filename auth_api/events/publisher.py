@@ -72,6 +72,9 @@ def producer_config(bootstrap: str, timeout_ms: int) -> dict[str, object]:
         "enable_idempotence": True,
         "request_timeout_ms": timeout_ms,
         "linger_ms": 2,
+        # While the broker is down each send retries until request_timeout_ms; at the
+        # default 100 ms that is a reconnect storm. The relay's own backoff does the rest.
+        "retry_backoff_ms": 500,
         "client_id": "quizauth-outbox-relay",
     }
 

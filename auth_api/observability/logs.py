@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -23,6 +25,44 @@ RENAMED = {"levelname": "level", "name": "logger"}
 DROPPED_FIELDS = ("color_message",)
 # Uvicorn's own access log is replaced by auth_api.access (route template, request id).
 QUIET_LOGGERS = {"uvicorn.access": "WARNING", "aiokafka": "WARNING", "pymongo": "WARNING"}
+
+
+# A client library retrying a down server logs every attempt: aiokafka wrote about 130
+# "Unable connect" lines a second during a broker outage. One line per template per
+# interval says the same, and the count of the ones held back says how hard it tried.
+REPEAT_LIMITED_LOGGERS = ("aiokafka",)
+REPEAT_INTERVAL_SECONDS = 60.0
+
+
+class RepeatLimiter(logging.Filter):
+    """Passes the first record of each (logger, message template) of the noisy libraries,
+    then at most one per interval, noting how many were held back in between."""
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = REPEAT_LIMITED_LOGGERS,
+        interval_seconds: float = REPEAT_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+        self._interval = interval_seconds
+        self._clock = clock
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        passed_at, held = self._last.get(key, (float("-inf"), 0))
+        if now - passed_at < self._interval:
+            self._last[key] = (passed_at, held + 1)
+            return False
+        self._last[key] = (now, 0)
+        if held:
+            record.repeats_suppressed = held
+        return True
 
 
 class JsonLogFormatter(JsonFormatter):
@@ -54,6 +94,7 @@ def json_log_handler(stream: IO[str] | None = None) -> logging.Handler:
     """A handler writing JSON lines to `stream` (stderr by default); tests use a StringIO."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLogFormatter())
+    handler.addFilter(RepeatLimiter())
     return handler
 
 
@@ -68,10 +109,12 @@ def logging_config(settings: Settings | None = None) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonLogFormatter, "static_fields": static_fields(settings)}},
+        "filters": {"repeats": {"()": RepeatLimiter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["repeats"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
+from auth_api.observability.logs import RepeatLimiter
 from auth_api.settings import Settings
 from tests.conftest import running
 from tests.support.api import PASSWORD, bearer, login, register, unique_email
@@ -135,3 +136,22 @@ def test_secrets_passed_to_a_logger_by_mistake_are_redacted(json_logs: CapturedL
     assert first["password"] == "[REDACTED]"
     assert first["request"]["refresh_token"] == "[REDACTED]"
     assert first["email"] == "someone@example.com"  # not a secret: kept
+
+
+def test_a_library_retrying_a_down_server_writes_one_line_per_interval() -> None:
+    now = [0.0]
+    limiter = RepeatLimiter(interval_seconds=60, clock=lambda: now[0])
+
+    def record(name: str, msg: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, ("host", 1), None)
+
+    storm = [record("aiokafka.client", 'Unable connect to "%s:%s"') for _ in range(500)]
+    assert [limiter.filter(r) for r in storm].count(True) == 1
+    now[0] = 61.0
+    later = record("aiokafka.client", 'Unable connect to "%s:%s"')
+    assert limiter.filter(later)
+    assert later.repeats_suppressed == 499
+    # Another template, and every record of the service's own loggers, always pass.
+    assert limiter.filter(record("aiokafka.conn", "other message"))
+    ours = [record("auth_api.audit", "login") for _ in range(100)]
+    assert all(limiter.filter(r) for r in ours)
