@@ -57,7 +57,7 @@ def memory_runner(
     return ConsumerRunner(config, handlers, processed or MemoryProcessedEvents(), transport)
 
 
-async def until(check: Callable[[], bool], what: str, seconds: float = 2.0) -> None:
+async def until(check: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
@@ -77,7 +77,7 @@ async def running(runner: ConsumerRunner) -> AsyncIterator[asyncio.Task[None]]:
         yield task
     finally:
         runner.stop()
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(5):
             await task
 
 

@@ -171,7 +171,7 @@ async def test_stop_during_a_retry_backoff_leaves_the_message_uncommitted() -> N
         await asyncio.sleep(0.005)
         assert len(attempts) == 1, "retried without waiting"
         runner.stop()
-        async with asyncio.timeout(1):
+        async with asyncio.timeout(5):
             await task
 
     assert committed(broker) == 0
@@ -200,7 +200,7 @@ async def test_stop_finishes_the_message_in_progress_and_commits_what_is_done() 
         await until(in_handler.is_set, "the second message to be in progress")
         runner.stop()
         release.set()
-        async with asyncio.timeout(1):
+        async with asyncio.timeout(5):
             await task
 
     assert handled == ["first", "second"]
@@ -277,7 +277,7 @@ async def test_a_message_that_cannot_be_dead_lettered_stops_the_runner_uncommitt
     gated = GatedDeadLetters(broker, refuse=ConnectionError("dead-letter topic unreachable"))
     runner = memory_runner(WithSink(broker, gated), {TOPIC: handler})
     with pytest.raises(ExceptionGroup) as failure:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(5):
             await runner.run()
 
     assert failure.group_contains(ConnectionError)
