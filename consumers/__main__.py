@@ -15,6 +15,7 @@ from datetime import timedelta
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
+from consumers.kafka import KafkaTransport
 from consumers.processed import MongoProcessedEvents, prune_periodically
 from consumers.quiz_profiles import COLLECTION, QuizProfiles
 from consumers.runner import ConsumerRunner, RunnerConfig
@@ -63,15 +64,15 @@ async def run_quiz_profiles(settings: ConsumerSettings, args: argparse.Namespace
         processed = MongoProcessedEvents(database["processed_events"])
         await processed.setup()
         config = RunnerConfig(
-            bootstrap=settings.kafka_bootstrap,
             group_id=args.group or settings.consumer_group or "quiz-profiles",
             topic_prefix=settings.kafka_topic_prefix,
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             poll_timeout_seconds=settings.consumer_poll_timeout_seconds,
-            io_timeout_seconds=settings.io_timeout_seconds,
         )
-        runner = ConsumerRunner(config, QuizProfiles(database[COLLECTION]).handlers(), processed)
+        kafka = KafkaTransport(settings.kafka_bootstrap, settings.io_timeout_seconds)
+        handlers = QuizProfiles(database[COLLECTION]).handlers()
+        runner = ConsumerRunner(config, handlers, processed, kafka)
         if args.metrics_port is not None:
             stop_metrics = runner.metrics.serve(args.metrics_port, args.metrics_host)
         stop_pruning = asyncio.Event()

@@ -1,24 +1,29 @@
-"""Kafka plumbing shared by the runner and the tail tool: topics and the DLQ producer."""
+"""The runner's transport on Kafka (aiokafka), and the topic creation it shares with
+the tail tool."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
+
+from consumers.dead_letters import dlq_topic
+from consumers.transport import CommitFailed, Headers, Partition, PartitionsRevoked, Record
 
 log = logging.getLogger(__name__)
 
-DLQ_SUFFIX = ".dlq"
 # The auth service creates its topics with 3 partitions; missing ones are made alike.
 PARTITIONS = 3
-
-
-def dlq_topic(topic: str) -> str:
-    return f"{topic}{DLQ_SUFFIX}"
 
 
 async def ensure_topics(bootstrap: str, topics: list[str], timeout_ms: int) -> None:
@@ -40,24 +45,77 @@ async def ensure_topics(bootstrap: str, topics: list[str], timeout_ms: int) -> N
         await admin.close()
 
 
-def dead_letter_headers(
-    record: Any, reason: str, error: str, group: str, attempts: int
-) -> list[tuple[str, bytes]]:
-    """The original headers, then why and where from the message failed."""
-    failure = {
-        "dlq.reason": reason,
-        "dlq.error": error[:2000],
-        "dlq.original_topic": record.topic,
-        "dlq.original_partition": str(record.partition),
-        "dlq.original_offset": str(record.offset),
-        "dlq.consumer_group": group,
-        "dlq.attempts": str(attempts),
-        "dlq.failed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-    }
-    return [*record.headers, *((k, v.encode()) for k, v in failure.items())]
+def as_record(message: Any) -> Record:
+    """aiokafka's ConsumerRecord, reduced to what the runner reads."""
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=tuple(message.headers),
+    )
 
 
-class DeadLetterProducer:
+class KafkaRecordSource:
+    """A member of the consumer group, committing by hand only."""
+
+    def __init__(
+        self, bootstrap: str, topics: Sequence[str], group_id: str, timeout_ms: int
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._timeout_ms = timeout_ms
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            client_id=f"{group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a new group starts from the first event
+            metadata_max_age_ms=30_000,  # partitions added to a topic are read within 30 s
+        )
+
+    async def start(self) -> None:
+        # The dead-letter topics too, in the same round trip: a letter must not wait
+        # for the broker to create its topic.
+        topics = [*self._topics, *map(dlq_topic, self._topics)]
+        await ensure_topics(self._bootstrap, topics, self._timeout_ms)
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def poll(self, timeout_seconds: float, max_records: int) -> dict[Partition, list[Record]]:
+        batches = await self._consumer.getmany(
+            timeout_ms=int(timeout_seconds * 1000), max_records=max_records
+        )
+        return {
+            Partition(tp.topic, tp.partition): [as_record(m) for m in messages]
+            for tp, messages in batches.items()
+        }
+
+    async def commit(self, offsets: Mapping[Partition, int]) -> None:
+        try:
+            await self._consumer.commit({TopicPartition(*p): o for p, o in offsets.items()})
+        except CommitFailedError as exc:
+            raise PartitionsRevoked(repr(exc)) from exc
+        except KafkaError as exc:
+            raise CommitFailed(repr(exc)) from exc
+
+    async def lags(self) -> dict[Partition, int]:
+        lags: dict[Partition, int] = {}
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is None:  # not fetched from yet
+                continue
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                position = await self._consumer.position(tp)
+                lags[Partition(tp.topic, tp.partition)] = max(0, highwater - position)
+        return lags
+
+
+class KafkaDeadLetterSink:
     """Sends failed messages to `<topic>.dlq`, key and value unchanged, acknowledged by
     every in-sync replica: the source offset is committed only after that ack."""
 
@@ -76,7 +134,21 @@ class DeadLetterProducer:
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def send(self, record: Any, headers: list[tuple[str, bytes]]) -> None:
+    async def send(self, record: Record, headers: Headers) -> None:
         await self._producer.send_and_wait(
-            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+            dlq_topic(record.topic), value=record.value, key=record.key, headers=list(headers)
         )
+
+
+class KafkaTransport:
+    """The runner on a Kafka cluster; `io_timeout_seconds` bounds each broker request."""
+
+    def __init__(self, bootstrap: str, io_timeout_seconds: float = 5.0) -> None:
+        self._bootstrap = bootstrap
+        self._timeout_ms = int(io_timeout_seconds * 1000)
+
+    def source(self, topics: Sequence[str], group_id: str) -> KafkaRecordSource:
+        return KafkaRecordSource(self._bootstrap, topics, group_id, self._timeout_ms)
+
+    def dead_letters(self) -> KafkaDeadLetterSink:
+        return KafkaDeadLetterSink(self._bootstrap, self._timeout_ms)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from consumers.transport import Partition
 
 
 class ConsumerMetrics:
@@ -37,7 +39,7 @@ class ConsumerMetrics:
         )
         self._lag_labels: set[tuple[str, str, str]] = set()
 
-    def set_lag(self, group: str, lags: dict[tuple[str, int], int]) -> None:
+    def set_lag(self, group: str, lags: Mapping[Partition, int]) -> None:
         """Replace the lag of every partition; partitions no longer assigned disappear."""
         current = {(group, topic, str(partition)) for topic, partition in lags}
         for labels in self._lag_labels - current:

@@ -13,6 +13,8 @@
   partitions are handled concurrently.
 - stop() (wired to SIGTERM/SIGINT by the CLI) finishes the message in progress,
   commits what is done and leaves the rest for the next owner of the partition.
+- The broker comes in through a Transport (consumers/transport.py): KafkaTransport in
+  production, MemoryBroker in the unit tests of this logic.
 """
 
 from __future__ import annotations
@@ -22,16 +24,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-
+from consumers.dead_letters import dead_letter_headers
 from consumers.events import AuthEvent, InvalidMessage, decode
-from consumers.kafka import DeadLetterProducer, dead_letter_headers, dlq_topic, ensure_topics
 from consumers.metrics import ConsumerMetrics
 from consumers.processed import ProcessedEvents
 from consumers.schemas import EventSchemas
+from consumers.transport import (
+    CommitFailed,
+    DeadLetterSink,
+    Partition,
+    PartitionsRevoked,
+    Record,
+    RecordSource,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +47,18 @@ Handler = Callable[[AuthEvent], Awaitable[None]]
 
 @dataclass(frozen=True)
 class RunnerConfig:
-    bootstrap: str
     group_id: str
     topic_prefix: str = ""
     max_attempts: int = 5
     retry_backoff_seconds: float = 0.5
     max_backoff_seconds: float = 30.0
     poll_timeout_seconds: float = 1.0
-    io_timeout_seconds: float = 5.0
     max_batch: int = 200
+
+    def retry_delay(self, attempt: int) -> float:
+        """The wait after failed attempt number `attempt` (from 1): doubled each time,
+        capped."""
+        return min(self.max_backoff_seconds, self.retry_backoff_seconds * 2.0 ** (attempt - 1))
 
 
 class Stopping(Exception):
@@ -61,12 +71,14 @@ class ConsumerRunner:
         config: RunnerConfig,
         handlers: Mapping[str, Handler],
         processed: ProcessedEvents,
+        transport: Transport,
         schemas: EventSchemas | None = None,
         metrics: ConsumerMetrics | None = None,
     ) -> None:
         self._config = config
         self._handlers = dict(handlers)
         self._processed = processed
+        self._transport = transport
         self._schemas = schemas or EventSchemas()
         self.metrics = metrics or ConsumerMetrics()
         if unknown := set(handlers) - set(self._schemas.event_types):
@@ -89,49 +101,35 @@ class ConsumerRunner:
     async def run(self) -> None:
         """Consume until stop(); raises only if a message can neither be handled nor
         dead-lettered, leaving it uncommitted for the next start."""
-        config = self._config
-        timeout_ms = int(config.io_timeout_seconds * 1000)
-        await ensure_topics(
-            config.bootstrap, [*self.topics, *map(dlq_topic, self.topics)], timeout_ms
-        )
-        consumer = AIOKafkaConsumer(
-            *self.topics,
-            bootstrap_servers=config.bootstrap,
-            group_id=config.group_id,
-            client_id=f"{config.group_id}-consumer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",  # a new group starts from the first event
-            metadata_max_age_ms=30_000,  # partitions added to a topic are read within 30 s
-        )
-        dead_letters = DeadLetterProducer(config.bootstrap, timeout_ms)
+        source = self._transport.source(self.topics, self._config.group_id)
+        dead_letters = self._transport.dead_letters()
         try:
-            await consumer.start()
+            await source.start()
             await dead_letters.start()
             self.started.set()
-            log.info("consuming %s as group %s", self.topics, config.group_id)
+            log.info("consuming %s as group %s", self.topics, self._config.group_id)
             while not self._stop.is_set():
-                await self._poll_once(consumer, dead_letters)
+                await self._poll_once(source, dead_letters)
         finally:
             await dead_letters.stop()
-            await consumer.stop()
+            await source.stop()
 
-    async def _poll_once(self, consumer: Any, dead_letters: DeadLetterProducer) -> None:
-        batches = await consumer.getmany(
-            timeout_ms=int(self._config.poll_timeout_seconds * 1000),
-            max_records=self._config.max_batch,
-        )
+    async def _poll_once(self, source: RecordSource, dead_letters: DeadLetterSink) -> None:
+        batches = await source.poll(self._config.poll_timeout_seconds, self._config.max_batch)
         if batches:
             async with asyncio.TaskGroup() as partitions:
                 done = {
-                    tp: partitions.create_task(self._process_partition(records, dead_letters))
-                    for tp, records in batches.items()
+                    partition: partitions.create_task(
+                        self._process_partition(records, dead_letters)
+                    )
+                    for partition, records in batches.items()
                 }
-            offsets = {tp: task.result() for tp, task in done.items()}
-            await self._commit(consumer, {tp: o for tp, o in offsets.items() if o is not None})
-        await self._update_lag(consumer)
+            offsets = {partition: task.result() for partition, task in done.items()}
+            await self._commit(source, {p: o for p, o in offsets.items() if o is not None})
+        self.metrics.set_lag(self._config.group_id, await source.lags())
 
     async def _process_partition(
-        self, records: list[Any], dead_letters: DeadLetterProducer
+        self, records: list[Record], dead_letters: DeadLetterSink
     ) -> int | None:
         """The offset to commit: the one after the last message done with."""
         next_offset = None
@@ -145,7 +143,7 @@ class ConsumerRunner:
             next_offset = record.offset + 1
         return next_offset
 
-    async def _process(self, record: Any, dead_letters: DeadLetterProducer) -> None:
+    async def _process(self, record: Record, dead_letters: DeadLetterSink) -> None:
         try:
             event = decode(record.value, self._schemas, self._types_by_topic[record.topic])
         except InvalidMessage as exc:
@@ -184,18 +182,16 @@ class ConsumerRunner:
         return "handled"
 
     async def _backoff(self, attempt: int) -> None:
-        config = self._config
-        delay = min(config.max_backoff_seconds, config.retry_backoff_seconds * 2 ** (attempt - 1))
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
+            async with asyncio.timeout(self._config.retry_delay(attempt)):
                 await self._stop.wait()
         if self._stop.is_set():
             raise Stopping
 
     async def _dead_letter(
         self,
-        record: Any,
-        dead_letters: DeadLetterProducer,
+        record: Record,
+        dead_letters: DeadLetterSink,
         reason: str,
         error: str,
         attempts: int,
@@ -213,23 +209,13 @@ class ConsumerRunner:
             error,
         )
 
-    async def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
+    async def _commit(self, source: RecordSource, offsets: dict[Partition, int]) -> None:
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
-        except CommitFailedError:
+            await source.commit(offsets)
+        except PartitionsRevoked:
             log.warning("partitions were reassigned before the commit; they will be redelivered")
-        except KafkaError as exc:
+        except CommitFailed as exc:
             # A later commit covers these offsets; until then a restart redelivers them.
-            log.warning("commit failed: %r", exc)
-
-    async def _update_lag(self, consumer: Any) -> None:
-        lags: dict[tuple[str, int], int] = {}
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:  # not fetched from yet
-                continue
-            with contextlib.suppress(IllegalStateError):  # revoked meanwhile
-                lags[(tp.topic, tp.partition)] = max(0, highwater - await consumer.position(tp))
-        self.metrics.set_lag(self._config.group_id, lags)
+            log.warning("commit failed: %s", exc)

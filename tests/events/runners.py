@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from consumers.kafka import KafkaTransport
 from consumers.processed import ProcessedEvents
 from consumers.runner import ConsumerRunner, Handler, RunnerConfig
 
@@ -22,12 +23,11 @@ def quick_runner(
 ) -> ConsumerRunner:
     """A runner with short waits: its own group, quick polls and retries."""
     config = RunnerConfig(
-        bootstrap=bootstrap,
         group_id=f"{prefix}quiz",
         topic_prefix=prefix,
         **{"max_attempts": 3, "retry_backoff_seconds": 0.01, "poll_timeout_seconds": 0.2, **tuning},
     )
-    return ConsumerRunner(config, handlers, processed)
+    return ConsumerRunner(config, handlers, processed, KafkaTransport(bootstrap))
 
 
 @asynccontextmanager

@@ -17,8 +17,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from auth_api.model.events import EventType, PendingEvent, encode
 from auth_api.settings import Settings
+from consumers.dead_letters import dlq_topic
 from consumers.events import AuthEvent
-from consumers.kafka import dlq_topic
 from consumers.processed import MemoryProcessedEvents, MongoProcessedEvents
 from consumers.quiz_profiles import COLLECTION, QuizProfiles
 from consumers.schemas import EventSchemas
