@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from consumers.events import AuthEvent, parse_time
 from consumers.runner import Handler
+from quizauth_wire import EventType
 
 Document = dict[str, Any]
 RECENT_LOGINS = 16
@@ -37,7 +38,10 @@ class QuizProfiles:
         self._profiles = profiles
 
     def handlers(self) -> dict[str, Handler]:
-        return {"user.registered": self.on_registered, "user.logged_in": self.on_logged_in}
+        return {
+            EventType.USER_REGISTERED: self.on_registered,
+            EventType.USER_LOGGED_IN: self.on_logged_in,
+        }
 
     async def on_registered(self, event: AuthEvent) -> None:
         data = event.data

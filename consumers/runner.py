@@ -39,6 +39,7 @@ from consumers.transport import (
     RecordSource,
     Transport,
 )
+from quizauth_wire import topic_for
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class ConsumerRunner:
         self.metrics = metrics or ConsumerMetrics()
         if unknown := set(handlers) - set(self._schemas.event_types):
             raise ValueError(f"no schema for event types {sorted(unknown)}")
-        self._types_by_topic = {config.topic_prefix + t: t for t in handlers}
+        self._types_by_topic = {topic_for(t, config.topic_prefix): t for t in handlers}
         self._stop = asyncio.Event()
         self.started = asyncio.Event()  # set once its topics exist and it has joined
 
