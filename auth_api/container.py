@@ -21,6 +21,7 @@ from auth_api.events.publisher import (
     UnreachablePublisher,
 )
 from auth_api.events.relay import OutboxRelay
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
@@ -98,7 +99,7 @@ class Container:
                 await task
 
 
-def embedded_backends() -> Backends:
+def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
     log.warning(
         "EMBEDDED MODE: users, revocations and events live in this process only and are "
         "lost on restart. Not for production: set AUTH_MONGO_URL and AUTH_REDIS_URL."
@@ -108,8 +109,8 @@ def embedded_backends() -> Backends:
         users=store,
         sessions=store,
         outbox=store,
-        revocations=MemoryRevocationStore(),
-        limiter=MemoryRateLimiter(),
+        revocations=MemoryRevocationStore(clock.monotonic),
+        limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
     )
 
@@ -166,13 +167,14 @@ def build_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-def build_codec(settings: Settings) -> AccessTokenCodec:
+def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
     return AccessTokenCodec(
         keys=build_keys(settings),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
         leeway_seconds=settings.jwt_leeway_seconds,
+        clock=clock,
     )
 
 
@@ -194,11 +196,15 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def build_container(settings: Settings) -> Container:
-    backends = embedded_backends() if settings.embedded else connected_backends(settings)
+def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
+    """`clock` drives every time rule: the services, token issue times, the relay and
+    the in-process stores' windows. Tests pass a clock they move by hand."""
+    backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
-    codec = build_codec(settings)
-    relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
+    codec = build_codec(settings, clock)
+    relay = OutboxRelay(
+        backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
+    )
     sessions = SessionService(
         backends.sessions,
         codec,
@@ -206,6 +212,7 @@ def build_container(settings: Settings) -> Container:
         session_policy(settings),
         settings.refresh_rotation_key,
         on_event_recorded=relay.notify,
+        clock=clock,
     )
     accounts = AccountService(
         backends.users,
@@ -215,6 +222,7 @@ def build_container(settings: Settings) -> Container:
         rate_limits(settings),
         on_event_recorded=relay.notify,
         profiles=ProfileCache(settings.profile_cache_seconds),
+        clock=clock,
     )
     services = Services(
         accounts=accounts,

@@ -173,7 +173,7 @@ class SessionService:
         session = sessions.get(claims.session_id)
         if session is not None:
             await self._end_logged_out(claims, session)
-        await self._revocations.revoke(claims.jti, claims.remaining_seconds())
+        await self._revocations.revoke(claims.jti, claims.remaining_seconds(self._clock))
         audit.info(
             "logout",
             extra={"audit": "logout", "user_id": claims.user_id, "session_id": claims.session_id},

@@ -7,12 +7,12 @@ import base64
 import binascii
 import json
 import secrets
-import time
 from dataclasses import dataclass
 
 import jwt
 
 from auth_api.errors import NotAuthenticated
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.tokens.claims import AccessClaims
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.verified_cache import VerifiedTokenCache
@@ -38,7 +38,9 @@ class AccessTokenCodec:
         ttl_seconds: int,
         leeway_seconds: int,
         cache_entries: int = 10_000,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self._clock = clock
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -47,7 +49,7 @@ class AccessTokenCodec:
         self._verified = VerifiedTokenCache(cache_entries, leeway_seconds)
 
     def issue(self, user_id: str, session_id: str) -> IssuedToken:
-        now = int(time.time())
+        now = int(self._clock.now().timestamp())
         jti = secrets.token_urlsafe(16)  # 128 random bits
         claims = {
             "sub": user_id,

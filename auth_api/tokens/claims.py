@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
 
 
 @dataclass(frozen=True)
@@ -14,5 +15,5 @@ class AccessClaims:
     issued_at: int
     expires_at: int
 
-    def remaining_seconds(self) -> int:
-        return max(0, self.expires_at - int(time.time()))
+    def remaining_seconds(self, clock: Clock = SYSTEM_CLOCK) -> int:
+        return max(0, self.expires_at - int(clock.now().timestamp()))
