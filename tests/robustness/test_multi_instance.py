@@ -43,7 +43,7 @@ def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str
         AUTH_REDIS_PREFIX=isolation["redis_prefix"],
         AUTH_KAFKA_TOPIC_PREFIX=isolation["kafka_topic_prefix"],
         AUTH_KAFKA_TOPIC_PARTITIONS="1",
-        AUTH_LOGIN_ACCOUNT_LIMIT=str(ACCOUNT_LIMIT),
+        AUTH_LOGIN_ACCOUNT_IP_LIMIT=str(ACCOUNT_LIMIT),
         **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
     )
 
