@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from auth_api.api.metrics import router as metrics_router
 from auth_api.container import Container
 from auth_api.http.problem import install_problem_handlers
+from auth_api.http.security_headers import SecurityHeaders, security_headers
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 5
@@ -37,7 +38,9 @@ class _LifespanServer(uvicorn.Server):
 def metrics_app(container: Container) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.container = container
+    app.state.security_headers = security_headers(container.settings)
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders, headers=app.state.security_headers)
     app.include_router(metrics_router)
     return app
 

@@ -34,6 +34,7 @@ async def test_a_metrics_port_serves_them_and_the_api_port_does_not(
         scraped = await scraper.get(metrics_url(app))
         elsewhere = await scraper.get(metrics_url(app).replace("/metrics", "/auth/me"))
     assert scraped.status_code == 200
+    assert scraped.headers["x-content-type-options"] == "nosniff"
     assert 'auth_http_requests_total{method="POST",route="/auth/register",status="201"}' in (
         scraped.text
     )

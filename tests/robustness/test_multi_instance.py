@@ -129,6 +129,7 @@ async def test_the_server_bounds_the_request_head(pair: Pair, size: int, status:
         assert_problem(response, 431, "HEADERS_TOO_LARGE")
     else:
         assert_problem(response, 401, "NOT_AUTHENTICATED")
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert (await pair.first.get("/health/live")).status_code == 200
 
 

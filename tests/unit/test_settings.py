@@ -53,9 +53,9 @@ def test_the_readme_documents_every_setting() -> None:
     ],
 )
 def test_production_refuses_embedded_mode(servers: dict[str, str]) -> None:
+    # Explicit None: AUTH_* variables in the environment must not fill the gaps.
+    unset: dict[str, str | None] = {"mongo_url": None, "redis_url": None}
     with pytest.raises(ValidationError, match="AUTH_MONGO_URL and AUTH_REDIS_URL"):
-        # Explicit None: AUTH_* variables in the environment must not fill the gaps.
-        unset: dict[str, str | None] = {"mongo_url": None, "redis_url": None}
         Settings(env="production", jwt_secret=REAL_SECRET, **(unset | servers))
 
 
