@@ -13,7 +13,7 @@ from datetime import timedelta
 from pymongo import AsyncMongoClient
 
 from auth_api.accounts.profile_cache import ProfileCache
-from auth_api.accounts.service import AccountService, RateLimits
+from auth_api.accounts.service import AccountService, RateLimits, Slowdown
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -39,7 +39,7 @@ from auth_api.store.mongo import MongoUserStore
 from auth_api.store.ports import Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
-from auth_api.tokens.introspection import parse_clients
+from auth_api.tokens.introspection import IntrospectionGate, parse_clients
 from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Services:
     sessions: SessionService
     authenticator: Authenticator
     codec: AccessTokenCodec
-    introspection_clients: dict[str, str]
+    introspection: IntrospectionGate
 
 
 @dataclass
@@ -180,11 +180,17 @@ def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenC
 
 def rate_limits(settings: Settings) -> RateLimits:
     return RateLimits(
-        login_account=settings.login_account_limit,
+        login_account_ip=settings.login_account_ip_limit,
         login_ip=settings.login_ip_limit,
         login_window_seconds=settings.login_window_seconds,
         register_ip=settings.register_ip_limit,
+        register_global=settings.register_global_limit,
         register_window_seconds=settings.register_window_seconds,
+        login_slowdown=Slowdown(
+            after_failures=settings.login_delay_after_failures,
+            step_seconds=settings.login_delay_step_seconds,
+            max_seconds=settings.login_delay_max_seconds,
+        ),
     )
 
 
@@ -229,6 +235,11 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         sessions=sessions,
         authenticator=Authenticator(codec, backends.revocations),
         codec=codec,
-        introspection_clients=parse_clients(settings.introspection_clients),
+        introspection=IntrospectionGate(
+            parse_clients(settings.introspection_clients),
+            backends.limiter,
+            settings.introspection_failure_limit,
+            settings.introspection_failure_window_seconds,
+        ),
     )
     return Container(settings, backends, hasher, services, relay)

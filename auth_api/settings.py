@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,8 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_BYTES = 32
+# scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
+EXACT_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Environment(StrEnum):
@@ -109,21 +112,94 @@ class Settings(BaseSettings):
         10, ge=0, le=19, description="Nice value added to the hashing threads (Linux); 0 = none"
     )
 
-    login_account_limit: int = Field(10, ge=1, description="Login attempts per account per window")
-    login_ip_limit: int = Field(100, ge=1, description="Login attempts per client IP per window")
+    # --- Abuse limits, client addresses, cross-origin access, metrics exposure ---------
+    # Sizing. A class of 30 to 60 pupils behind one school NAT registers and logs in
+    # within a few minutes, all from one IPv4 address, so the per-address limits leave
+    # room for two such classes at once (typos and retries included). They are not what
+    # stops abuse; that is done per account (the per-(account, address) limit, and the
+    # account-wide delay that slows guessing spread over many addresses without ever
+    # refusing the owner), by counting IPv6 per /64 (one subscriber's allocation), and by
+    # the global registration budget, which bounds what rotating addresses can create.
+    login_account_ip_limit: int = Field(
+        10,
+        ge=1,
+        description="Login attempts on one account from one client address (IPv6: its /64) "
+        "per window; beyond it that address gets 429 for that account, others do not",
+    )
+    login_ip_limit: int = Field(
+        300,
+        ge=1,
+        description="Login attempts per client address (IPv6: /64) per window, all accounts "
+        "together (a class of 60 behind one NAT at 5 attempts each)",
+    )
     login_window_seconds: int = Field(900, ge=1, description="Login rate-limit window")
-    register_ip_limit: int = Field(20, ge=1, description="Registrations per client IP per window")
+    login_delay_after_failures: int = Field(
+        5,
+        ge=0,
+        description="Failed logins on one account, from any address, before each further "
+        "attempt on it waits (the count restarts after a success or a window)",
+    )
+    login_delay_step_seconds: float = Field(
+        1.0, ge=0, le=60, description="Added wait per failed login beyond that count"
+    )
+    login_delay_max_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=60,
+        description="Longest such wait: what an attacked account's owner waits at worst",
+    )
+    register_ip_limit: int = Field(
+        120,
+        ge=1,
+        description="Registrations per client address (IPv6: /64) per window (two classes "
+        "of 60 behind one NAT)",
+    )
+    register_global_limit: int = Field(
+        1000,
+        ge=1,
+        description="Registrations per window from all clients together; bounds account "
+        "creation by rotating addresses (raise it ahead of a planned rush)",
+    )
     register_window_seconds: int = Field(3600, ge=1, description="Registration rate-limit window")
+    introspection_failure_limit: int = Field(
+        10,
+        ge=1,
+        description="Failed introspection credentials per client address (IPv6: /64) per "
+        "window; beyond it that address gets 429",
+    )
+    introspection_failure_window_seconds: int = Field(
+        300, ge=1, description="Window of the introspection failure limit"
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated exact origins (scheme://host[:port]) allowed "
+        "cross-origin access, with credentials; empty: none. `*` is refused",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics on this port instead of the API's (same process); "
+        "0 picks a free port",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the metrics port binds (0.0.0.0 in a container)"
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="When set, /metrics requires `Authorization: Bearer <token>`"
     )
     max_body_bytes: int = Field(16384, ge=1024, description="Largest accepted request body")
     max_header_bytes: int = Field(
         16384, ge=4096, description="Largest accepted request line and headers (431 beyond)"
     )
 
-    @field_validator("trusted_proxies", "introspection_clients", "web_origins", mode="before")
+    @field_validator(
+        "trusted_proxies", "introspection_clients", "web_origins", "cors_origins", mode="before"
+    )
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -135,6 +211,19 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for spec in value:  # raises ValueError on an invalid network
             ipaddress.ip_network(spec, strict=False)
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        # Credentials are allowed for these origins, so each must be one exact origin:
+        # a wildcard would hand the user's session to any site.
+        for origin in value:
+            if not EXACT_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"AUTH_CORS_ORIGINS: {origin!r} is not an exact origin such as "
+                    "https://quiz.example (lower case, no path, no wildcard)"
+                )
         return value
 
     @model_validator(mode="after")
@@ -157,6 +246,17 @@ class Settings(BaseSettings):
     def _asymmetric_needs_keys(self) -> Settings:
         if self.jwt_algorithm is not SigningAlgorithm.HS256 and self.jwt_keys_dir is None:
             raise ValueError(f"AUTH_JWT_ALGORITHM={self.jwt_algorithm} needs AUTH_JWT_KEYS_DIR")
+        return self
+
+    @model_validator(mode="after")
+    def _production_needs_servers(self) -> Settings:
+        # Embedded mode forgets every user, session and revocation on restart, and keeps
+        # rate limits per process: never what production means.
+        if self.env is Environment.PRODUCTION and not (self.mongo_url and self.redis_url):
+            raise ValueError(
+                "AUTH_ENV=production needs AUTH_MONGO_URL and AUTH_REDIS_URL "
+                "(embedded mode is for development and tests)"
+            )
         return self
 
     @property

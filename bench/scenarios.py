@@ -68,8 +68,9 @@ def api_env(ctx: Context, relay: bool) -> dict[str, str]:
         "AUTH_OUTBOX_RELAY": "true" if relay else "false",
         "AUTH_ACCESS_TOKEN_TTL_SECONDS": "3600",
         "AUTH_LOGIN_IP_LIMIT": UNLIMITED,
-        "AUTH_LOGIN_ACCOUNT_LIMIT": UNLIMITED,
+        "AUTH_LOGIN_ACCOUNT_IP_LIMIT": UNLIMITED,
         "AUTH_REGISTER_IP_LIMIT": UNLIMITED,
+        "AUTH_REGISTER_GLOBAL_LIMIT": UNLIMITED,
     }
 
 

@@ -170,6 +170,12 @@ async def running(app: FastAPI, ip: str = "203.0.113.7") -> AsyncIterator[httpx.
         yield client
 
 
+def client_at(app: FastAPI, ip: str) -> httpx.AsyncClient:
+    """One more client of an app that is already `running`, from another address."""
+    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 @pytest.fixture(params=["embedded", "real"])
 def api_settings(
     request: pytest.FixtureRequest, make_settings: Callable[..., Settings]

@@ -4,9 +4,10 @@ auth_api.sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from auth_api.accounts.emails import login_key, normalize_email
@@ -24,21 +25,40 @@ from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
-from auth_api.security.stores import LimitRule, RateLimiter
+from auth_api.security.addresses import limit_subject
+from auth_api.security.stores import LimitDecision, LimitRule, RateLimiter
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.ports import LoginRecord, UserStore
 from auth_api.tokens.claims import AccessClaims
 
 audit = logging.getLogger("auth_api.audit")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Slowdown:
+    """The account-wide answer to guessing spread over many addresses: a wait, never a
+    refusal, so that nobody can lock an owner out by failing on purpose."""
+
+    after_failures: int
+    step_seconds: float
+    max_seconds: float
+
+    def wait_seconds(self, attempt: int) -> float:
+        """The wait before the `attempt`-th attempt since the account's last success."""
+        beyond = attempt - self.after_failures
+        return 0.0 if beyond <= 0 else min(beyond * self.step_seconds, self.max_seconds)
 
 
 @dataclass(frozen=True)
 class RateLimits:
-    login_account: int
+    login_account_ip: int
     login_ip: int
     login_window_seconds: int
     register_ip: int
+    register_global: int
     register_window_seconds: int
+    login_slowdown: Slowdown
 
 
 @dataclass(frozen=True)
@@ -72,8 +92,10 @@ class AccountService:
         on_event_recorded: Callable[[str], None],
         profiles: ProfileCache,
         clock: Clock = SYSTEM_CLOCK,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._clock = clock
+        self._sleep = sleep
         self._users = users
         self._profiles = profiles
         self._hasher = hasher
@@ -89,11 +111,7 @@ class AccountService:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
         if problems := password_problems(form.password, email_normalized):
             raise WeakPassword(problems)
-        limits = self._limits
-        rule = LimitRule(
-            f"register:ip:{client_ip}", limits.register_ip, limits.register_window_seconds
-        )
-        await self._throttle([rule])
+        await self._throttle(self._register_rules(client_ip))
         user = await self._new_user(form, email_normalized)
         event = PendingEvent.create(
             EventType.USER_REGISTERED,
@@ -120,8 +138,12 @@ class AccountService:
 
     async def login(self, attempt: LoginAttempt) -> TokenPair:
         key = login_key(attempt.email)
-        account_rule = self._account_rule(key)
-        await self._throttle([account_rule, self._ip_rule(attempt.client_ip)])
+        rules = self._login_rules(key, attempt.client_ip)
+        decision = await self._throttle(rules)
+        # The account-wide count (the last rule) slows every address down alike; the
+        # event loop keeps serving others meanwhile.
+        if wait := self._limits.login_slowdown.wait_seconds(decision.counts[-1]):
+            await self._sleep(wait)
         user = await self._users.find_by_email(key)
         result = await self._hasher.verify(attempt.password, user.password_hash if user else None)
         if user is None or not result.valid or not user.is_active:
@@ -129,7 +151,7 @@ class AccountService:
                 "login failed", extra={"audit": "login_failure", "client_ip": attempt.client_ip}
             )
             raise InvalidCredentials
-        await self._limiter.reset(account_rule.key)
+        await self._limiter.reset(*(rule.key for rule in rules[1:]))
         opened = self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
         event = PendingEvent.create(
@@ -162,20 +184,33 @@ class AccountService:
             raise NotAuthenticated
         return user
 
-    def _account_rule(self, email_key: str) -> LimitRule:
+    def _login_rules(self, email_key: str, client_ip: str) -> list[LimitRule]:
+        """Per address, per (account, address), and the account-wide count, which only
+        counts: a success resets the last two."""
         # Hashed so that Redis holds no email addresses.
-        digest = hashlib.sha256(email_key.encode()).hexdigest()[:32]
+        account = hashlib.sha256(email_key.encode()).hexdigest()[:32]
+        subject = limit_subject(client_ip)
         limits = self._limits
-        return LimitRule(
-            f"login:account:{digest}", limits.login_account, limits.login_window_seconds
-        )
+        window = limits.login_window_seconds
+        return [
+            LimitRule(f"login:ip:{subject}", limits.login_ip, window),
+            LimitRule(f"login:account-ip:{account}:{subject}", limits.login_account_ip, window),
+            LimitRule(f"login:account:{account}", None, window),
+        ]
 
-    def _ip_rule(self, client_ip: str) -> LimitRule:
+    def _register_rules(self, client_ip: str) -> list[LimitRule]:
+        # The address first: an address over its own limit must not spend the budget.
         limits = self._limits
-        return LimitRule(f"login:ip:{client_ip}", limits.login_ip, limits.login_window_seconds)
+        window = limits.register_window_seconds
+        return [
+            LimitRule(f"register:ip:{limit_subject(client_ip)}", limits.register_ip, window),
+            LimitRule("register:global", limits.register_global, window),
+        ]
 
-    async def _throttle(self, rules: list[LimitRule]) -> None:
+    async def _throttle(self, rules: list[LimitRule]) -> LimitDecision:
         decision = await self._limiter.hit(rules)
         if not decision.allowed:
-            audit.info("throttled", extra={"audit": "rate_limited", "rule": rules[0].key})
+            full = [r.key for r, n in zip(rules, decision.counts, strict=True) if r.is_full(n)]
+            audit.info("throttled", extra={"audit": "rate_limited", "rule": full[0]})
             raise RateLimited(decision.retry_after_seconds)
+        return decision

@@ -45,5 +45,7 @@ async def login(
 
 
 @router.get("/me", responses=BEARER_PROBLEMS)
-async def me(claims: ClaimsDep, services: ServicesDep) -> UserResponse:
-    return UserResponse.of(await services.accounts.current_user(claims))
+async def me(claims: ClaimsDep, services: ServicesDep, response: Response) -> UserResponse:
+    user = await services.accounts.current_user(claims)
+    response.headers["Cache-Control"] = "no-store"  # a user's data: no cache keeps it
+    return UserResponse.of(user)

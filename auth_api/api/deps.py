@@ -40,7 +40,7 @@ async def get_settings(request: Request) -> Settings:
 async def get_client_ip(request: Request) -> str:
     peer = request.client.host if request.client else None
     trusted = request.app.state.trusted_proxies
-    return client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
+    return client_ip(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 async def get_user_agent(request: Request) -> str:

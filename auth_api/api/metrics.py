@@ -1,20 +1,23 @@
 """GET /metrics: the process-wide counters plus the event-delivery state of this app,
-read at scrape time (outbox backlog from the store, relay counters from the relay)."""
+read at scrape time (outbox backlog from the store, relay counters from the relay).
+Behind a bearer token when AUTH_METRICS_TOKEN is set; on a port of its own when
+AUTH_METRICS_PORT is (metrics_server.py)."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auth_api.api.deps import ContainerDep
-from auth_api.errors import DependencyUnavailable
+from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
 from auth_api.health.service import outbox_backlog
 from auth_api.store.ports import Outbox
@@ -81,8 +84,18 @@ def exposition(outbox: OutboxReading, relay: OutboxRelay) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(delivery)
 
 
+def require_metrics_token(authorization: str | None, token: str) -> None:
+    scheme, _, presented = (authorization or "").partition(" ")
+    # Compared in constant time: the token is a secret, and this is its only check.
+    valid = scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token.encode())
+    if not valid:
+        raise NotAuthenticated
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics(container: ContainerDep) -> Response:
+async def metrics(container: ContainerDep, request: Request) -> Response:
+    if (token := container.settings.metrics_token) is not None:
+        require_metrics_token(request.headers.get("authorization"), token.get_secret_value())
     reading = await read_outbox(container.backends.outbox)
     body = exposition(reading, container.relay)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -51,8 +51,11 @@ async def logout_all(claims: ClaimsDep, services: ServicesDep, settings: Setting
 
 
 @router.get("/sessions", responses=BEARER_PROBLEMS)
-async def list_sessions(claims: ClaimsDep, services: ServicesDep) -> list[SessionResponse]:
+async def list_sessions(
+    claims: ClaimsDep, services: ServicesDep, response: Response
+) -> list[SessionResponse]:
     sessions = await services.sessions.active(claims.user_id)
+    response.headers["Cache-Control"] = "no-store"  # a user's data: no cache keeps it
     return [SessionResponse.of(s, claims.session_id) for s in sessions]
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security.http import HTTPBase
 
-from auth_api.api.deps import ServicesDep
+from auth_api.api.deps import ClientIpDep, ServicesDep
 from auth_api.errors import MalformedRequest
 from auth_api.http.problem import PROBLEM, RETRY_LATER
-from auth_api.tokens.introspection import authenticate_client, introspect
+from auth_api.tokens.introspection import introspect
 
 router = APIRouter(tags=["tokens"])
 JWKS_MAX_AGE = 300  # verifiers refetch on an unknown kid anyway
@@ -34,7 +34,7 @@ async def jwks(services: ServicesDep) -> JSONResponse:
 @router.post(
     "/auth/introspect",
     dependencies=[Depends(introspection_client)],
-    responses={400: PROBLEM, 401: PROBLEM, 413: PROBLEM, 503: RETRY_LATER},
+    responses={400: PROBLEM, 401: PROBLEM, 413: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -50,9 +50,11 @@ async def jwks(services: ServicesDep) -> JSONResponse:
         }
     },
 )
-async def introspect_token(request: Request, services: ServicesDep) -> JSONResponse:
+async def introspect_token(
+    request: Request, services: ServicesDep, ip: ClientIpDep
+) -> JSONResponse:
     """RFC 7662, for services holding a client id and secret (HTTP Basic)."""
-    authenticate_client(request.headers.get("authorization"), services.introspection_clients)
+    await services.introspection.authenticate(request.headers.get("authorization"), ip)
     token = form_field(await request.body(), "token")
     body: dict[str, Any] = await introspect(token, services.authenticator, services.codec)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

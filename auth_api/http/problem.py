@@ -167,7 +167,11 @@ def api_routes(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return render(AuthServiceError("An unexpected error occurred."))
+    response = render(AuthServiceError("An unexpected error occurred."))
+    # Starlette answers this outside every middleware, so the headers the middleware
+    # adds to every other response are added here.
+    response.headers.update(getattr(request.app.state, "security_headers", {}))
+    return response
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -25,6 +25,7 @@ def head_too_large_response() -> bytes:
         b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
         b"content-type: " + MEDIA_TYPE.encode() + b"\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"x-content-type-options: nosniff\r\n"
         b"connection: close\r\n\r\n"
     )
     return head + body

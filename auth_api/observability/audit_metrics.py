@@ -25,8 +25,8 @@ KNOWN_KINDS = frozenset(
         "session_revoked",
     }
 )
-# The first part of every LimitRule key the account service throttles on.
-RATE_LIMITED_ACTIONS = frozenset({"login", "register"})
+# The first part of every LimitRule key the services throttle on.
+RATE_LIMITED_ACTIONS = frozenset({"login", "register", "introspect"})
 OTHER = "other"
 
 AUDIT_EVENTS = Counter(

@@ -25,9 +25,16 @@ class FallbackRateLimiter:
             log.warning("rate limiter: Redis unavailable, using the per-process limiter")
             return await self._fallback.hit(rules)
 
-    async def reset(self, key: str) -> None:
-        await self._fallback.reset(key)
+    async def peek(self, rule: LimitRule) -> LimitDecision:
         try:
-            await self._primary.reset(key)
+            return await self._primary.peek(rule)
+        except DependencyUnavailable:
+            log.warning("rate limiter: Redis unavailable, using the per-process limiter")
+            return await self._fallback.peek(rule)
+
+    async def reset(self, *keys: str) -> None:
+        await self._fallback.reset(*keys)
+        try:
+            await self._primary.reset(*keys)
         except DependencyUnavailable:
             log.warning("rate limiter: Redis unavailable, reset applied locally only")

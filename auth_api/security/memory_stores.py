@@ -92,19 +92,39 @@ class MemoryRateLimiter:
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
         self._maybe_purge()
-        retry_after = 0.0
+        refused = self._refusal(rules)
+        if refused is not None:
+            return refused
+        counts = []
         for rule in rules:
             current = self._counts.get(rule.key)
             count, remaining = (current[0] + 1, current[1]) if current else (1, rule.window_seconds)
             self._counts.set(rule.key, count, remaining)
-            if count > rule.limit:
-                retry_after = max(retry_after, remaining)
-        if retry_after > 0:
-            return LimitDecision(allowed=False, retry_after_seconds=math.ceil(retry_after))
-        return LimitDecision(allowed=True)
+            counts.append(count)
+        return LimitDecision(True, 0, tuple(counts))
 
-    async def reset(self, key: str) -> None:
-        self._counts.delete(key)
+    async def peek(self, rule: LimitRule) -> LimitDecision:
+        return self._refusal([rule]) or LimitDecision(True, 0, (self._count(rule.key),))
+
+    async def reset(self, *keys: str) -> None:
+        for key in keys:
+            self._counts.delete(key)
+
+    def _count(self, key: str) -> int:
+        current = self._counts.get(key)
+        return current[0] if current else 0
+
+    def _refusal(self, rules: list[LimitRule]) -> LimitDecision | None:
+        """Refused when any rule is already full (as the Redis script): None otherwise."""
+        counts = tuple(self._count(rule.key) for rule in rules)
+        retry_after = 0.0
+        for rule, count in zip(rules, counts, strict=True):
+            if rule.is_full(count):
+                current = self._counts.get(rule.key)
+                retry_after = max(retry_after, current[1] if current else rule.window_seconds)
+        if retry_after > 0:
+            return LimitDecision(False, math.ceil(retry_after), counts)
+        return None
 
     def _maybe_purge(self) -> None:
         self._size_checks += 1

@@ -19,27 +19,42 @@ from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
 from quizauth_wire import DenylistLayout, is_denied
 
-# Increments every counter, starts its window on the first hit, and reports the longest
-# wait among the counters over their limit. One script call: atomic and one round trip.
+# ARGV[1] is 1 to count, 0 to look only; then a (limit, window in ms) pair per key, a
+# negative limit meaning "count only". A hit is refused, and counts nothing, when any
+# limited counter is already full: refused attempts do not push a window further, and an
+# address refused by its own limit adds nothing to the account-wide count. Returns the
+# longest wait among the full counters (0 when allowed), then each counter's value.
+# One script call: atomic and one round trip.
 HIT_SCRIPT = """
+local counting = ARGV[1] == '1'
 local longest_wait = 0
+local result = {0}
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i - 1])
-  local window_ms = tonumber(ARGV[2 * i])
-  local count = redis.call('INCR', key)
-  if count == 1 then
-    redis.call('PEXPIRE', key, window_ms)
-  end
-  if count > limit then
+  local limit = tonumber(ARGV[2 * i])
+  local window_ms = tonumber(ARGV[2 * i + 1])
+  local count = tonumber(redis.call('GET', key) or '0')
+  result[i + 1] = count
+  if limit >= 0 and count >= limit then
     local ttl = redis.call('PTTL', key)
     if ttl < 0 then
-      redis.call('PEXPIRE', key, window_ms)
       ttl = window_ms
+      if count > 0 then redis.call('PEXPIRE', key, window_ms) end
     end
     if ttl > longest_wait then longest_wait = ttl end
   end
 end
-return longest_wait
+if longest_wait > 0 or not counting then
+  result[1] = longest_wait
+  return result
+end
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then
+    redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+  end
+  result[i + 1] = count
+end
+return result
 """
 
 
@@ -111,16 +126,23 @@ class RedisRateLimiter:
         self._script = redis.register_script(HIT_SCRIPT)
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
-        keys = [f"{self._prefix}rl:{rule.key}" for rule in rules]
-        args: list[int] = []
-        for rule in rules:
-            args += [rule.limit, rule.window_seconds * 1000]
-        async with redis_errors():
-            wait_ms = int(await self._script(keys=keys, args=args))
-        if wait_ms > 0:
-            return LimitDecision(allowed=False, retry_after_seconds=math.ceil(wait_ms / 1000))
-        return LimitDecision(allowed=True)
+        return await self._run(rules, counting=True)
 
-    async def reset(self, key: str) -> None:
+    async def peek(self, rule: LimitRule) -> LimitDecision:
+        return await self._run([rule], counting=False)
+
+    async def reset(self, *keys: str) -> None:
         async with redis_errors():
-            await self._redis.delete(f"{self._prefix}rl:{key}")
+            await self._redis.delete(*(f"{self._prefix}rl:{key}" for key in keys))
+
+    async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
+        keys = [f"{self._prefix}rl:{rule.key}" for rule in rules]
+        args: list[int] = [1 if counting else 0]
+        for rule in rules:
+            args += [-1 if rule.limit is None else rule.limit, rule.window_seconds * 1000]
+        async with redis_errors():
+            wait_ms, *counts = [int(value) for value in await self._script(keys=keys, args=args)]
+        if wait_ms > 0:
+            retry_after = math.ceil(wait_ms / 1000)
+            return LimitDecision(False, retry_after, tuple(counts))
+        return LimitDecision(True, 0, tuple(counts))

@@ -9,17 +9,24 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class LimitRule:
-    """At most `limit` hits on `key` per fixed window of `window_seconds`."""
+    """At most `limit` hits on `key` per fixed window of `window_seconds`. A rule whose
+    limit is None only counts: it never refuses, and the caller reads its count."""
 
     key: str
-    limit: int
+    limit: int | None
     window_seconds: int
+
+    def is_full(self, count: int) -> bool:
+        return self.limit is not None and count >= self.limit
 
 
 @dataclass(frozen=True)
 class LimitDecision:
     allowed: bool
     retry_after_seconds: int = 0
+    # Each rule's count after this hit, in the order of the rules; a refused hit counts
+    # nothing, so then these are the counts that refused it.
+    counts: tuple[int, ...] = ()
 
 
 class RevocationStore(Protocol):
@@ -41,6 +48,10 @@ class RevocationStore(Protocol):
 
 class RateLimiter(Protocol):
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
-        """Count one attempt against every rule atomically; refused if any is over."""
+        """Atomically: refused, counting nothing, when any rule is already full;
+        otherwise one more attempt counted against every rule."""
 
-    async def reset(self, key: str) -> None: ...
+    async def peek(self, rule: LimitRule) -> LimitDecision:
+        """Whether a hit on this rule alone would be refused now; counts nothing."""
+
+    async def reset(self, *keys: str) -> None: ...

@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 from typing import Any
 
-from auth_api.errors import AuthServiceError, InvalidClient
+from auth_api.errors import AuthServiceError, InvalidClient, RateLimited
+from auth_api.security.addresses import limit_subject
+from auth_api.security.stores import LimitRule, RateLimiter
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
+
+audit = logging.getLogger("auth_api.audit")
 
 
 def parse_clients(pairs: list[str]) -> dict[str, str]:
@@ -38,6 +43,38 @@ def authenticate_client(authorization: str | None, clients: dict[str, str]) -> s
     if not hmac.compare_digest(secret.encode(), expected.encode()) or not expected:
         raise InvalidClient
     return client_id
+
+
+class IntrospectionGate:
+    """Client authentication with a bound on guessing: an address whose credentials
+    keep failing is refused (429) for the rest of the window, whatever it sends then.
+    Only failures count, so a busy quiz service is never throttled."""
+
+    def __init__(
+        self, clients: dict[str, str], limiter: RateLimiter, limit: int, window_seconds: int
+    ) -> None:
+        self._clients = clients
+        self._limiter = limiter
+        self._limit = limit
+        self._window_seconds = window_seconds
+
+    async def authenticate(self, authorization: str | None, client_ip: str) -> str:
+        rule = LimitRule(
+            f"introspect:ip:{limit_subject(client_ip)}", self._limit, self._window_seconds
+        )
+        if not (decision := await self._limiter.peek(rule)).allowed:
+            self._refuse(rule, decision.retry_after_seconds)
+        try:
+            return authenticate_client(authorization, self._clients)
+        except InvalidClient:
+            if not (decision := await self._limiter.hit([rule])).allowed:
+                self._refuse(rule, decision.retry_after_seconds)
+            raise
+
+    @staticmethod
+    def _refuse(rule: LimitRule, retry_after_seconds: int) -> None:
+        audit.info("throttled", extra={"audit": "rate_limited", "rule": rule.key})
+        raise RateLimited(retry_after_seconds)
 
 
 async def introspect(

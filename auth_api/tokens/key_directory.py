@@ -20,6 +20,17 @@ from auth_api.tokens.keys import (
 )
 
 
+def write_private(path: Path, content: bytes) -> None:
+    """A new file readable by this user only from the moment it exists. Written and then
+    chmod-ed, it would sit with the umask's mode (often world-readable) in between, and
+    a reader opening it then keeps its descriptor. O_EXCL: never reuse an existing file,
+    whatever its mode or owner (or a symlink planted in its place)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+
+
 class KeyDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -36,10 +47,9 @@ class KeyDirectory:
             raise ValueError(f"algorithm must be one of {ASYMMETRIC_ALGORITHMS}")
         manifest = self.manifest()
         kid = f"{algorithm.lower()}-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file = self.path / f"{kid}.pem"
-        key_file.write_bytes(private_key_pem(generate_private_key(algorithm)))
-        os.chmod(key_file, 0o600)  # a private key: readable by the service's user only
+        write_private(key_file, private_key_pem(generate_private_key(algorithm)))
         created = datetime.now(UTC).isoformat(timespec="seconds")
         manifest["keys"].append(
             {"kid": kid, "alg": algorithm, "file": key_file.name, "created_at": created}

@@ -79,3 +79,40 @@ async def test_concurrent_hits_never_exceed_the_limit(limiter: Limiter) -> None:
     rule = LimitRule("login:account:race", limit=5, window_seconds=60)
     decisions = await asyncio.gather(*(limiter.hit([rule]) for _ in range(50)))
     assert sum(d.allowed for d in decisions) == 5
+
+
+async def test_a_refused_hit_counts_nothing(limiter: Limiter) -> None:
+    tight = LimitRule("login:account-ip:c:1.2.3.4", limit=1, window_seconds=60)
+    counter = LimitRule("login:account:c", limit=None, window_seconds=60)
+    assert (await limiter.hit([tight, counter])).counts == (1, 1)
+    refused = await limiter.hit([tight, counter])
+    assert not refused.allowed
+    assert refused.counts == (1, 1)  # the account-wide count did not move
+    assert (await limiter.hit([counter])).counts == (2,)
+
+
+async def test_a_counting_rule_never_refuses(limiter: Limiter) -> None:
+    counter = LimitRule("login:account:d", limit=None, window_seconds=60)
+    decisions = [await limiter.hit([counter]) for _ in range(30)]
+    assert all(d.allowed for d in decisions)
+    assert [d.counts for d in decisions[-2:]] == [(29,), (30,)]
+
+
+async def test_peek_reports_without_counting(limiter: Limiter) -> None:
+    rule = LimitRule("introspect:ip:e", limit=2, window_seconds=60)
+    assert (await limiter.peek(rule)).allowed
+    await limiter.hit([rule])
+    assert (await limiter.peek(rule)).counts == (1,)
+    await limiter.hit([rule])
+    full = await limiter.peek(rule)
+    assert not full.allowed
+    assert 0 < full.retry_after_seconds <= 60
+    assert (await limiter.peek(rule)).counts == (2,)
+
+
+async def test_reset_clears_several_counters(limiter: Limiter) -> None:
+    first = LimitRule("login:account:f", limit=1, window_seconds=60)
+    second = LimitRule("login:account-ip:f:x", limit=1, window_seconds=60)
+    await limiter.hit([first, second])
+    await limiter.reset(first.key, second.key)
+    assert (await limiter.hit([first, second])).allowed

@@ -139,7 +139,7 @@ async def test_the_servers_password_rule_is_shown_at_its_field(
 async def test_too_many_attempts_show_the_wait(
     serve: Serve, open_page: OpenPage, shot: Shot
 ) -> None:
-    url = await serve(login_account_limit=1, login_window_seconds=120)
+    url = await serve(login_account_ip_limit=1, login_window_seconds=120)
     page = await open_page(url)
     await page.goto("/")
     email = unique_email("web")

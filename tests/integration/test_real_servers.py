@@ -63,7 +63,7 @@ async def test_revocation_through_one_instance_holds_on_another(
 
 
 async def test_rate_limits_are_shared_between_instances(real_settings: SettingsFactory) -> None:
-    settings = real_settings(login_account_limit=3)
+    settings = real_settings(login_account_ip_limit=3)
     email = unique_email()
     async with running(create_app(settings)) as first, running(create_app(settings)) as second:
         await register(first, email)
@@ -79,8 +79,10 @@ async def test_unknown_email_and_wrong_password_take_the_same_time(
     settings = real_settings(
         argon2_memory_kib=19456,
         argon2_time_cost=2,
-        login_account_limit=1000,
+        login_account_ip_limit=1000,
         login_ip_limit=1000,
+        # 28 wrong passwords on one account: without this they would also be slowed down.
+        login_delay_after_failures=1000,
     )
     email = unique_email()
     async with running(create_app(settings)) as api:
@@ -155,7 +157,7 @@ async def test_login_throttles_per_process_while_redis_is_down(
     settings = real_settings(
         redis_url=f"redis://127.0.0.1:{private_redis.port}/0",
         io_timeout_seconds=0.5,
-        login_account_limit=3,
+        login_account_ip_limit=3,
     )
     email = unique_email()
     async with running(create_app(settings)) as api:

@@ -96,7 +96,10 @@ def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
         for s in job["static_configs"]
         for target in s["targets"]
     }
-    assert targets == {"auth-api:8000", "quiz-profiles:9102"}
+    assert targets == {"auth-api:9100", "quiz-profiles:9102"}
+    api = service("auth-api")["environment"]
+    assert api["AUTH_METRICS_PORT"] == "9100"  # the port scraped, served by the API itself
+    assert not any(p.endswith(":9100") for p in service("auth-api")["ports"])
     consumer = service("quiz-profiles")["command"]
     assert consumer[consumer.index("--metrics-port") + 1] == "9102"
     assert service("prometheus")["profiles"] == ["ops"]

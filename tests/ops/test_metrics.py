@@ -56,7 +56,7 @@ async def test_register_login_logout_move_the_counters(
 async def test_rate_limit_rejections_are_counted_by_action(
     make_settings: Callable[..., Settings],
 ) -> None:
-    async with running(create_app(make_settings(login_account_limit=1))) as api:
+    async with running(create_app(make_settings(login_account_ip_limit=1))) as api:
         before = await scrape(api)
         email = unique_email()
         await register(api, email)

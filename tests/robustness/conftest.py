@@ -74,6 +74,7 @@ async def target(servers: Servers) -> AsyncIterator[Target]:
         redis_url=servers.redis_url,
         kafka_bootstrap=servers.kafka_bootstrap,
         register_ip_limit=10_000,
+        register_global_limit=10_000,
         login_ip_limit=10_000,
         **isolation,
     )

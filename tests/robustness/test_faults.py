@@ -45,9 +45,10 @@ async def test_each_server_stops_and_returns_under_traffic(
         io_timeout_seconds=1.0,
         # Every /auth/me reads MongoDB; the cache's own window is the next test's.
         profile_cache_seconds=0,
-        login_account_limit=3,
+        login_account_ip_limit=3,
         login_ip_limit=100_000,
         register_ip_limit=100_000,
+        register_global_limit=100_000,
     )
     async with running(create_app(settings)) as api:
         async with traffic_through(api) as traffic:

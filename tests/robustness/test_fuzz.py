@@ -89,6 +89,9 @@ def fuzz_app(real_settings: Callable[..., Settings]) -> Iterator[None]:
     settings_ = real_settings(
         login_ip_limit=100_000,
         register_ip_limit=100_000,
+        register_global_limit=100_000,
+        # The authentication checks send wrong credentials on purpose, many times.
+        introspection_failure_limit=100_000,
         introspection_clients=[f"{CLIENT_ID}:{CLIENT_SECRET}"],
     )
     app = create_app(settings_)

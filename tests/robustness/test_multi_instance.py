@@ -43,7 +43,7 @@ def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str
         AUTH_REDIS_PREFIX=isolation["redis_prefix"],
         AUTH_KAFKA_TOPIC_PREFIX=isolation["kafka_topic_prefix"],
         AUTH_KAFKA_TOPIC_PARTITIONS="1",
-        AUTH_LOGIN_ACCOUNT_LIMIT=str(ACCOUNT_LIMIT),
+        AUTH_LOGIN_ACCOUNT_IP_LIMIT=str(ACCOUNT_LIMIT),
         **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
     )
 
@@ -129,6 +129,7 @@ async def test_the_server_bounds_the_request_head(pair: Pair, size: int, status:
         assert_problem(response, 431, "HEADERS_TOO_LARGE")
     else:
         assert_problem(response, 401, "NOT_AUTHENTICATED")
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert (await pair.first.get("/health/live")).status_code == 200
 
 

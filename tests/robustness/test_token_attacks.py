@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from auth_api.http.refresh_cookie import COOKIE_NAME
 from tests.conftest import TEST_SECRET
 from tests.robustness.conftest import Victim
 from tests.support.api import assert_problem, bearer
@@ -191,7 +192,7 @@ async def test_an_access_token_is_not_a_refresh_token_in_the_cookie(victim: Vict
     response = await victim.api.post(
         "/auth/refresh",
         headers={
-            "Cookie": f"quizauth_refresh={victim.access_token}",
+            "Cookie": f"{COOKIE_NAME}={victim.access_token}",
             "X-Requested-With": "quizauth-web",
         },
     )

@@ -1,5 +1,6 @@
-"""The web page's refresh cookie: HttpOnly, SameSite=Strict, scoped to the refresh path,
-and usable only with the CSRF header from an allowed origin."""
+"""The web page's refresh cookie: `__Host-` prefixed (Secure, Path=/, no Domain),
+HttpOnly, SameSite=Strict, and usable only with the CSRF header from an allowed origin;
+over plain http in development, a documented name without the prefix."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from auth_api.app import create_app
+from auth_api.http.refresh_cookie import COOKIE_NAME, DEVELOPMENT_COOKIE_NAME
 from auth_api.settings import Settings
 from tests.conftest import running
 from tests.support.api import PASSWORD, assert_problem, bearer, register, unique_email
@@ -26,35 +28,63 @@ async def cookie_login(api: httpx.AsyncClient) -> httpx.Response:
     )
 
 
-def refresh_cookie(response: httpx.Response) -> tuple[str, str]:
+def refresh_cookie(response: httpx.Response, name: str = COOKIE_NAME) -> tuple[str, str]:
     header = response.headers["set-cookie"]
-    value = header.split(";", 1)[0].split("=", 1)[1]
-    return value, header.lower()
+    pair = header.split(";", 1)[0]
+    assert pair.startswith(f"{name}="), header
+    return pair.split("=", 1)[1], header.lower()
+
+
+def attributes(header: str) -> set[str]:
+    return {part.strip() for part in header.split(";")[1:]}
 
 
 async def cookie_refresh(
-    api: httpx.AsyncClient, value: str, headers: dict[str, str] | None = None
+    api: httpx.AsyncClient,
+    value: str,
+    headers: dict[str, str] | None = None,
+    name: str = COOKIE_NAME,
 ) -> httpx.Response:
-    cookies = {"Cookie": f"quizauth_refresh={value}"}
+    cookies = {"Cookie": f"{name}={value}"}
     return await api.post("/auth/refresh", headers={**cookies, **(headers or {})})
 
 
-async def test_login_puts_the_refresh_token_in_a_strict_httponly_cookie(
+async def test_login_puts_the_refresh_token_in_a_host_prefixed_strict_httponly_cookie(
     make_settings: SettingsFactory,
 ) -> None:
     async with running(create_app(make_settings())) as api:
         response = await cookie_login(api)
     assert response.status_code == 200
     assert "refresh_token" not in response.json()
-    _, header = refresh_cookie(response)
-    for attribute in ("httponly", "samesite=strict", "path=/auth/refresh", "secure", "max-age="):
-        assert attribute in header
+    assert COOKIE_NAME == "__Host-quizauth_refresh"
+    _, header = refresh_cookie(response, COOKIE_NAME)
+    # What browsers require of a __Host- cookie: Secure, Path=/ and no Domain.
+    assert {"httponly", "samesite=strict", "path=/", "secure"} <= attributes(header)
+    assert not any(a.startswith("domain") for a in attributes(header))
+    assert any(a.startswith("max-age=") for a in attributes(header))
 
 
-async def test_development_cookie_is_not_secure(make_settings: SettingsFactory) -> None:
+async def test_development_over_http_uses_the_unprefixed_name(
+    make_settings: SettingsFactory,
+) -> None:
     async with running(create_app(make_settings(env="development"))) as api:
-        _, header = refresh_cookie(await cookie_login(api))
-    assert "secure" not in header
+        value, header = refresh_cookie(await cookie_login(api), DEVELOPMENT_COOKIE_NAME)
+        assert "secure" not in attributes(header)
+        assert {"httponly", "samesite=strict", "path=/"} <= attributes(header)
+        response = await cookie_refresh(api, value, WEB, name=DEVELOPMENT_COOKIE_NAME)
+        assert response.status_code == 200
+
+
+async def test_outside_development_the_unprefixed_name_is_not_read(
+    make_settings: SettingsFactory,
+) -> None:
+    """A cookie without the prefix could have been planted by a sibling host or over
+    plain http: outside development it is no refresh token."""
+    async with running(create_app(make_settings())) as api:
+        value, _ = refresh_cookie(await cookie_login(api))
+        planted = await cookie_refresh(api, value, WEB, name=DEVELOPMENT_COOKIE_NAME)
+        assert_problem(planted, 401, "INVALID_REFRESH_TOKEN")
+        assert (await cookie_refresh(api, value, WEB)).status_code == 200
 
 
 async def test_cookie_refresh_needs_the_csrf_header(make_settings: SettingsFactory) -> None:
@@ -90,7 +120,7 @@ async def test_logout_clears_the_cookie(make_settings: SettingsFactory) -> None:
         value, _ = refresh_cookie(login)
         response = await api.post("/auth/logout", headers=bearer(login.json()["access_token"]))
         assert response.status_code == 204
-        cleared = response.headers["set-cookie"].lower()
-        assert "quizauth_refresh=" in cleared
-        assert "max-age=0" in cleared
+        cleared = response.headers["set-cookie"]
+        assert cleared.startswith(f"{COOKIE_NAME}=")
+        assert {"max-age=0", "path=/", "secure"} <= attributes(cleared.lower())
         assert (await cookie_refresh(api, value, WEB)).status_code == 401

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from auth_api.settings import Settings
+
+REAL_SECRET = secrets.token_hex(32)
 
 
 @pytest.mark.parametrize("secret", [None, "", "short-secret", "changethis", "secret"])
@@ -39,3 +42,34 @@ def test_the_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [n for n in Settings.model_fields if f"`AUTH_{n.upper()}`" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "servers",
+    [
+        {},
+        {"mongo_url": "mongodb://mongo:27017"},
+        {"redis_url": "redis://redis:6379/0"},
+    ],
+)
+def test_production_refuses_embedded_mode(servers: dict[str, str]) -> None:
+    # Explicit None: AUTH_* variables in the environment must not fill the gaps.
+    unset: dict[str, str | None] = {"mongo_url": None, "redis_url": None}
+    with pytest.raises(ValidationError, match="AUTH_MONGO_URL and AUTH_REDIS_URL"):
+        Settings(env="production", jwt_secret=REAL_SECRET, **(unset | servers))
+
+
+def test_production_starts_with_both_servers() -> None:
+    settings = Settings(
+        env="production",
+        jwt_secret=REAL_SECRET,
+        mongo_url="mongodb://mongo:27017",
+        redis_url="redis://redis:6379/0",
+    )
+    assert not settings.embedded
+
+
+def test_embedded_mode_is_for_development_and_tests() -> None:
+    for env in ("development", "test"):
+        settings = Settings(env=env, jwt_secret=REAL_SECRET, mongo_url=None, redis_url=None)
+        assert settings.embedded
