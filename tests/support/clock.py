@@ -34,3 +34,8 @@ class ManualClock:
         step = timedelta(milliseconds=round(seconds * 1000))
         self._now += step
         self._monotonic += step.total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        """A stand-in for asyncio.sleep that a waiting service uses: the wait passes at
+        once, and the clock shows it passed."""
+        self.advance(seconds)

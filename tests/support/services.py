@@ -9,7 +9,13 @@ from datetime import timedelta
 import jwt
 
 from auth_api.accounts.profile_cache import ProfileCache
-from auth_api.accounts.service import AccountService, LoginAttempt, RateLimits, Registration
+from auth_api.accounts.service import (
+    AccountService,
+    LoginAttempt,
+    RateLimits,
+    Registration,
+    Slowdown,
+)
 from auth_api.model.session import Session, SessionPolicy
 from auth_api.model.user import User
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
@@ -40,13 +46,15 @@ POLICY = SessionPolicy(
 ACCESS_TTL_SECONDS = 900
 
 # Small limits, so reaching them takes a handful of attempts. The IP limit is the larger,
-# as in production, so the account limit can be reached without it.
+# as in production, so the (account, address) limit can be reached without it.
 LIMITS = RateLimits(
-    login_account=3,
+    login_account_ip=3,
     login_ip=10,
     login_window_seconds=900,
     register_ip=10,
+    register_global=1000,
     register_window_seconds=3600,
+    login_slowdown=Slowdown(after_failures=5, step_seconds=1.0, max_seconds=10.0),
 )
 
 SIGNING_SECRET = b"unit-test signing secret, long enough for HS256."
@@ -159,5 +167,6 @@ def build_services(
         # Off: the cache reads the process's monotonic clock, not the injected one.
         profiles=ProfileCache(ttl_seconds=0),
         clock=clock,
+        sleep=clock.sleep,
     )
     return ServiceSet(clock, store, revocations, limiter, codec, sessions, accounts, recorded)

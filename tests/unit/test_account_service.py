@@ -128,20 +128,22 @@ async def test_the_current_user_is_the_token_subject(services: ServiceSet) -> No
     assert (await services.accounts.current_user(claims)).id == user.id
 
 
-async def test_the_account_limit_refuses_further_attempts_until_the_window_ends(
+async def test_the_account_and_address_limit_refuses_that_address_until_the_window_ends(
     services: ServiceSet,
 ) -> None:
     await services.sign_up(EMAIL)
-    for attempt in range(LIMITS.login_account):
+    for _ in range(LIMITS.login_account_ip):
         with pytest.raises(InvalidCredentials):
-            await services.log_in(EMAIL, WRONG, client_ip=f"198.51.100.{attempt}")
+            await services.log_in(EMAIL, WRONG, client_ip="198.51.100.1")
     services.clock.advance(100)
-    # Even the right password, from a fresh address: the account is what is limited.
+    # Even the right password, from that address: the pair is what is limited...
     with pytest.raises(RateLimited) as limited:
-        await services.log_in(EMAIL, client_ip="192.0.2.1")
+        await services.log_in(EMAIL, client_ip="198.51.100.1")
     assert limited.value.retry_after_seconds == LIMITS.login_window_seconds - 100
+    # ...while the owner, elsewhere, is not locked out.
+    await services.log_in(EMAIL, client_ip="192.0.2.1")
     services.clock.advance(LIMITS.login_window_seconds - 100)
-    await services.log_in(EMAIL)
+    await services.log_in(EMAIL, client_ip="198.51.100.1")
 
 
 async def test_the_ip_limit_spans_accounts(services: ServiceSet) -> None:
@@ -157,11 +159,11 @@ async def test_the_ip_limit_spans_accounts(services: ServiceSet) -> None:
 
 async def test_a_successful_login_resets_the_account_count(services: ServiceSet) -> None:
     await services.sign_up(EMAIL)
-    for _ in range(LIMITS.login_account - 1):
+    for _ in range(LIMITS.login_account_ip - 1):
         with pytest.raises(InvalidCredentials):
             await services.log_in(EMAIL, WRONG)
     await services.log_in(EMAIL)
-    for _ in range(LIMITS.login_account):
+    for _ in range(LIMITS.login_account_ip):
         with pytest.raises(InvalidCredentials):
             await services.log_in(EMAIL, WRONG)
     with pytest.raises(RateLimited):

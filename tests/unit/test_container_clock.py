@@ -48,7 +48,7 @@ async def test_embedded_rate_limit_windows_follow_the_injected_clock() -> None:
     attempt = LoginAttempt("nobody@example.com", PASSWORD, CLIENT_IP)
     try:
         accounts = container.services.accounts
-        for _ in range(settings.login_account_limit):
+        for _ in range(settings.login_account_ip_limit):
             with pytest.raises(InvalidCredentials):
                 await accounts.login(attempt)
         clock.advance(settings.login_window_seconds - 1)
