@@ -1,5 +1,6 @@
-"""Command line: `python -m auth_api serve [--host H] [--port P] [--workers N]`, and
-`python -m auth_api keys generate|activate|retire|list --dir DIR` for signing keys."""
+"""Command line: `python -m auth_api serve [--host H] [--port P] [--workers N]`,
+`python -m auth_api keys generate|activate|retire|list --dir DIR` for signing keys, and
+`python -m auth_api users create-admin|set-roles --email E ...` for admins and roles."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from auth_api.observability import logging_config
 from auth_api.settings import Settings
 from auth_api.tokens.key_cli import add_key_commands, run_key_command
+from auth_api.users_cli import add_user_commands, run_user_command
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -22,6 +24,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     add_key_commands(commands)
+    add_user_commands(commands)
     return parser.parse_args(argv)
 
 
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "keys":
         return run_key_command(args)
+    if args.command == "users":
+        return run_user_command(args)
     try:
         settings = Settings()  # fail here, with a readable message, before workers start
     except ValidationError as exc:

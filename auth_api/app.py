@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from auth_api.api.accounts import router as accounts_router
+from auth_api.api.admin import router as admin_router
 from auth_api.api.health import router as health_router
 from auth_api.api.metrics import router as metrics_router
 from auth_api.api.metrics_server import serving_metrics
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(sessions_router)
     app.include_router(tokens_router)
+    app.include_router(admin_router)
     app.include_router(health_router)
     if settings.metrics_port is None:  # otherwise only the metrics port answers it
         app.include_router(metrics_router)

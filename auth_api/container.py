@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.service import AccountService, RateLimits, Slowdown
+from auth_api.admin.service import AdminService, AdminStores
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -22,6 +23,7 @@ from auth_api.events.publisher import (
 )
 from auth_api.events.relay import OutboxRelay
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.roles import RoleCatalog
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
@@ -34,8 +36,11 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.service import SessionService
 from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.store.admin_ports import AdminStore
 from auth_api.store.memory import MemoryUserStore
+from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.store.mongo import MongoUserStore
+from auth_api.store.mongo_admin import MongoAdminStore
 from auth_api.store.ports import Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
@@ -53,6 +58,7 @@ class Backends:
     revocations: RevocationStore
     limiter: RateLimiter
     publisher: EventPublisher
+    admin: AdminStore
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -63,6 +69,7 @@ class Services:
     authenticator: Authenticator
     codec: AccessTokenCodec
     introspection: IntrospectionGate
+    admin: AdminService
 
 
 @dataclass
@@ -112,6 +119,7 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         revocations=MemoryRevocationStore(clock.monotonic),
         limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
+        admin=MemoryAdminStore(store),
     )
 
 
@@ -136,6 +144,7 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
+        admin=MongoAdminStore(mongo, settings.mongo_db),
         closers=[mongo.close, redis.aclose],
     )
 
@@ -175,6 +184,7 @@ def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenC
         ttl_seconds=settings.access_token_ttl_seconds,
         leeway_seconds=settings.jwt_leeway_seconds,
         clock=clock,
+        roles=RoleCatalog.of(settings.roles),
     )
 
 
@@ -220,6 +230,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         on_event_recorded=relay.notify,
         clock=clock,
     )
+    profiles = ProfileCache(settings.profile_cache_seconds)
     accounts = AccountService(
         backends.users,
         hasher,
@@ -227,7 +238,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         backends.limiter,
         rate_limits(settings),
         on_event_recorded=relay.notify,
-        profiles=ProfileCache(settings.profile_cache_seconds),
+        profiles=profiles,
         clock=clock,
     )
     services = Services(
@@ -241,5 +252,30 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
+        admin=build_admin(settings, backends, sessions, codec, profiles, relay, clock),
     )
     return Container(settings, backends, hasher, services, relay)
+
+
+def build_admin(
+    settings: Settings,
+    backends: Backends,
+    sessions: SessionService,
+    codec: AccessTokenCodec,
+    profiles: ProfileCache,
+    relay: OutboxRelay,
+    clock: Clock,
+) -> AdminService:
+    return AdminService(
+        AdminStores(backends.users, backends.sessions, backends.admin),
+        sessions,
+        backends.revocations,
+        backends.limiter,
+        codec.roles,
+        session_policy(settings),
+        # A denial must outlive every token it denies, leeway included.
+        denial_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 1,
+        on_event_recorded=relay.notify,
+        on_user_changed=profiles.discard,
+        clock=clock,
+    )

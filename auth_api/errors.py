@@ -81,6 +81,39 @@ class CsrfRejected(AuthServiceError):
     status, code, title = 403, "CSRF_REJECTED", "Cross-site request refused"
 
 
+class AccountDisabled(AuthServiceError):
+    """Only ever after the right password: a wrong one gets the ordinary 401, so the
+    account's state is no one's to learn without it."""
+
+    status, code, title = 403, "ACCOUNT_DISABLED", "Account disabled"
+
+    def __init__(self) -> None:
+        super().__init__("This account has been disabled. Contact an administrator.")
+
+
+class Forbidden(AuthServiceError):
+    """Authenticated, but without the role this needs."""
+
+    status, code, title = 403, "FORBIDDEN", "Forbidden"
+
+    def __init__(self, detail: str = "This needs the admin role.") -> None:
+        super().__init__(detail)
+
+
+class UserNotFound(AuthServiceError):
+    status, code, title = 404, "USER_NOT_FOUND", "User not found"
+
+    def __init__(self) -> None:
+        super().__init__("No user has this id.")
+
+
+class LastAdmin(AuthServiceError):
+    status, code, title = 409, "LAST_ADMIN", "Last admin"
+
+    def __init__(self) -> None:
+        super().__init__("This would leave no active admin. Make another user an admin first.")
+
+
 class EmailAlreadyRegistered(AuthServiceError):
     status, code, title = 409, "EMAIL_ALREADY_REGISTERED", "Email already registered"
 
@@ -103,6 +136,14 @@ class WeakPassword(InvalidInput):
         super().__init__([FieldProblem("password", m) for m in messages])
 
     code = "WEAK_PASSWORD"
+
+
+class UnknownRoles(InvalidInput):
+    code = "UNKNOWN_ROLE"
+
+    def __init__(self, unknown: list[str], field: str = "roles") -> None:
+        names = ", ".join(sorted(unknown))
+        super().__init__([FieldProblem(field, f"Not a declared role: {names}")])
 
 
 class MalformedRequest(AuthServiceError):

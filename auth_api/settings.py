@@ -12,6 +12,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from quizauth_wire import MAX_ROLE_LENGTH, is_role_name, is_scope_token
+
 # Supplied in development only; refused everywhere else like any placeholder.
 DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105
 
@@ -31,6 +33,27 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
 MIN_SECRET_BYTES = 32
 # scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
 EXACT_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+
+
+def parse_role_grants(text: str) -> dict[str, list[str]]:
+    """`role:scope,scope;role` (semicolons or whitespace between roles) as a mapping."""
+    grants: dict[str, list[str]] = {}
+    for entry in re.split(r"[;\s]+", text.strip()):
+        if not entry:
+            continue
+        role, _, scope_list = entry.partition(":")
+        scopes = [s for s in scope_list.split(",") if s]
+        if not is_role_name(role):
+            raise ValueError(
+                f"AUTH_ROLES: {role!r} is not a role name (a lower-case letter, then up to "
+                f"{MAX_ROLE_LENGTH - 1} of a-z, 0-9, _ and -)"
+            )
+        if role in grants:
+            raise ValueError(f"AUTH_ROLES: {role!r} is declared twice")
+        if bad := [s for s in scopes if not is_scope_token(s)]:
+            raise ValueError(f"AUTH_ROLES: {bad[0]!r} ({role}) is not a scope")
+        grants[role] = scopes
+    return grants
 
 
 class Environment(StrEnum):
@@ -91,6 +114,12 @@ class Settings(BaseSettings):
     )
     profile_cache_seconds: float = Field(
         5, ge=0, le=300, description="How long /auth/me may serve a cached profile (0: never)"
+    )
+    roles: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict,
+        description="Roles beyond the built-in user and admin, with the scopes each "
+        "grants: `quizmaster:quiz.write,quiz.grade;reviewer:quiz.read` (a built-in role "
+        "may be given scopes too)",
     )
     introspection_clients: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated client_id:secret pairs for introspection"
@@ -205,6 +234,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _parse_roles(cls, value: object) -> object:
+        return parse_role_grants(value) if isinstance(value, str) else value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,8 +1,9 @@
 """A short-lived, bounded, per-process cache of user profiles for /auth/me.
 
-Profiles do not change through the API once created, and every request still checks
-revocation in Redis, so serving a profile up to a few seconds old costs nothing in
-correctness and saves a MongoDB read on the hottest authenticated path."""
+Profiles change only through the admin API (roles, disabled), which drops the entry
+in its own process; every request still checks revocation in Redis, and a disable
+revokes every token at once, so serving a profile up to a few seconds old costs little
+in correctness and saves a MongoDB read on the hottest authenticated path."""
 
 from __future__ import annotations
 
@@ -35,3 +36,6 @@ class ProfileCache:
         self._entries.move_to_end(user.id)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)  # the least recently stored
+
+    def discard(self, user_id: str) -> None:
+        self._entries.pop(user_id, None)

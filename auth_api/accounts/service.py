@@ -5,7 +5,6 @@ auth_api.sessions."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from auth_api.accounts.emails import login_key, normalize_email
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.errors import (
+    AccountDisabled,
     FieldProblem,
     InvalidCredentials,
     InvalidInput,
@@ -26,6 +26,7 @@ from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
 from auth_api.security.addresses import limit_subject
+from auth_api.security.login_limits import account_ip_key, account_key, account_subject
 from auth_api.security.stores import LimitDecision, LimitRule, RateLimiter
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.ports import LoginRecord, UserStore
@@ -81,6 +82,10 @@ def profile(user: User) -> dict[str, object]:
     return {"user_id": user.id, "email": user.email, "display_name": user.display_name}
 
 
+def profile_with_roles(user: User) -> dict[str, object]:
+    return {**profile(user), "roles": sorted(user.roles)}
+
+
 class AccountService:
     def __init__(
         self,
@@ -117,7 +122,7 @@ class AccountService:
             EventType.USER_REGISTERED,
             user.id,
             user.created_at,
-            {**profile(user), "registered_at": user.created_at},
+            {**profile_with_roles(user), "registered_at": user.created_at},
         )
         await self._users.create(user, event)
         self._on_event_recorded(user.id)
@@ -144,13 +149,17 @@ class AccountService:
         # event loop keeps serving others meanwhile.
         if wait := self._limits.login_slowdown.wait_seconds(decision.counts[-1]):
             await self._sleep(wait)
+        read_at = self._clock.now()  # the access token's issue time: see issue()
         user = await self._users.find_by_email(key)
         result = await self._hasher.verify(attempt.password, user.password_hash if user else None)
-        if user is None or not result.valid or not user.is_active:
+        if user is None or not result.valid:
             audit.info(
                 "login failed", extra={"audit": "login_failure", "client_ip": attempt.client_ip}
             )
             raise InvalidCredentials
+        if not user.is_active:  # said only to whoever knows the password
+            audit.info("login refused", extra={"audit": "login_disabled", "user_id": user.id})
+            raise AccountDisabled
         await self._limiter.reset(*(rule.key for rule in rules[1:]))
         opened = self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
@@ -159,7 +168,7 @@ class AccountService:
             user.id,
             now,
             {
-                **profile(user),
+                **profile_with_roles(user),
                 "session_id": opened.session.id,
                 "logged_in_at": now,
                 "method": "password",
@@ -171,7 +180,7 @@ class AccountService:
         await self._users.record_login(record)
         self._on_event_recorded(user.id)
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
-        return self._sessions.token_pair(user.id, opened.session, opened.refresh_token)
+        return self._sessions.token_pair(user, opened.session, opened.refresh_token, read_at)
 
     async def current_user(self, claims: AccessClaims) -> User:
         user = self._profiles.get(claims.user_id)
@@ -187,15 +196,14 @@ class AccountService:
     def _login_rules(self, email_key: str, client_ip: str) -> list[LimitRule]:
         """Per address, per (account, address), and the account-wide count, which only
         counts: a success resets the last two."""
-        # Hashed so that Redis holds no email addresses.
-        account = hashlib.sha256(email_key.encode()).hexdigest()[:32]
+        account = account_subject(email_key)
         subject = limit_subject(client_ip)
         limits = self._limits
         window = limits.login_window_seconds
         return [
             LimitRule(f"login:ip:{subject}", limits.login_ip, window),
-            LimitRule(f"login:account-ip:{account}:{subject}", limits.login_account_ip, window),
-            LimitRule(f"login:account:{account}", None, window),
+            LimitRule(account_ip_key(account, subject), limits.login_account_ip, window),
+            LimitRule(account_key(account), None, window),
         ]
 
     def _register_rules(self, client_ip: str) -> list[LimitRule]:

@@ -27,7 +27,7 @@ async def register(body: RegisterRequest, services: ServicesDep, ip: ClientIpDep
 @router.post(
     "/login",
     response_model_exclude_none=True,
-    responses={**INPUT_PROBLEMS, 401: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
+    responses={**INPUT_PROBLEMS, 401: PROBLEM, 403: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
 )
 async def login(
     body: LoginRequest,

@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from auth_api.model.session import Session
+from quizauth_wire import ADMIN_ROLE, USER_ROLE
 
-
-class Role(StrEnum):
-    USER = "user"
+DEFAULT_ROLES = frozenset({USER_ROLE})
 
 
 def new_user_id() -> str:
@@ -29,6 +27,21 @@ class User:
     updated_at: datetime
     last_login_at: datetime | None = None
     is_active: bool = True
-    role: Role = Role.USER
+    # Always holds `user`; `admin` and the roles of AUTH_ROLES are granted by an admin.
+    roles: frozenset[str] = DEFAULT_ROLES
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    # The last time the account was enabled again after being disabled: a session opened
+    # before it (by a login racing the disable) cannot be refreshed.
+    enabled_at: datetime | None = None
     # Loaded only where needed (login); /auth/me does not read them.
     sessions: dict[str, Session] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and ADMIN_ROLE in self.roles
+
+    def may_refresh(self, session: Session) -> bool:
+        if not self.is_active:
+            return False
+        return self.enabled_at is None or session.created_at >= self.enabled_at

@@ -38,3 +38,11 @@ class FallbackRateLimiter:
             await self._primary.reset(*keys)
         except DependencyUnavailable:
             log.warning("rate limiter: Redis unavailable, reset applied locally only")
+
+    async def reset_prefix(self, prefix: str) -> int:
+        local = await self._fallback.reset_prefix(prefix)
+        try:
+            return local + await self._primary.reset_prefix(prefix)
+        except DependencyUnavailable:
+            log.warning("rate limiter: Redis unavailable, reset applied locally only")
+            raise

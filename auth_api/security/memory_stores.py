@@ -38,6 +38,12 @@ class ExpiringDict:
     def delete(self, key: str) -> None:
         self._items.pop(key, None)
 
+    def delete_prefix(self, prefix: str) -> int:
+        doomed = [key for key in self._items if key.startswith(prefix)]
+        for key in doomed:
+            del self._items[key]
+        return len(doomed)
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -109,6 +115,9 @@ class MemoryRateLimiter:
     async def reset(self, *keys: str) -> None:
         for key in keys:
             self._counts.delete(key)
+
+    async def reset_prefix(self, prefix: str) -> int:
+        return self._counts.delete_prefix(prefix)
 
     def _count(self, key: str) -> int:
         current = self._counts.get(key)

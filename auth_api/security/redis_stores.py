@@ -77,6 +77,11 @@ def reconnect_once() -> Retry:
     return Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,))
 
 
+def glob_escape(text: str) -> str:
+    """`text` matched literally by a SCAN pattern: a prefix may hold `*`, `?` or `[`."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
 @asynccontextmanager
 async def redis_errors() -> AsyncIterator[None]:
     try:
@@ -134,6 +139,20 @@ class RedisRateLimiter:
     async def reset(self, *keys: str) -> None:
         async with redis_errors():
             await self._redis.delete(*(f"{self._prefix}rl:{key}" for key in keys))
+
+    async def reset_prefix(self, prefix: str) -> int:
+        pattern = glob_escape(f"{self._prefix}rl:{prefix}") + "*"
+        deleted = 0
+        async with redis_errors():
+            batch: list[bytes] = []
+            async for key in self._redis.scan_iter(match=pattern, count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    deleted += await self._redis.delete(*batch)
+                    batch = []
+            if batch:
+                deleted += await self._redis.delete(*batch)
+        return deleted
 
     async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
         keys = [f"{self._prefix}rl:{rule.key}" for rule in rules]

@@ -55,3 +55,7 @@ class RateLimiter(Protocol):
         """Whether a hit on this rule alone would be refused now; counts nothing."""
 
     async def reset(self, *keys: str) -> None: ...
+
+    async def reset_prefix(self, prefix: str) -> int:
+        """Delete every counter whose key starts with `prefix`; how many there were. A
+        scan: for an admin lifting an account's throttle, never on a request path."""

@@ -1,11 +1,28 @@
 """Sessions as stored: a map inside the user's document, keyed by session id, so that
-a session change and the event reporting it are one single-document write."""
+a session change and the event reporting it are one single-document write. And roles
+as stored: a sorted array, `user` included, so that a filter on one role is a plain
+equality and a compare-and-set on all of them an equality on the array."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auth_api.model.session import Session
+from quizauth_wire import with_user_role
+
+
+def roles_to_document(roles: Iterable[str]) -> list[str]:
+    return sorted(with_user_role(roles))
+
+
+def roles_from_document(doc: dict[str, Any]) -> frozenset[str]:
+    """`roles`, or the single `role` that documents of earlier releases hold."""
+    stored = doc.get("roles")
+    if stored is None:
+        legacy = doc.get("role")
+        stored = [legacy] if isinstance(legacy, str) else []
+    return with_user_role(str(role) for role in stored)
 
 
 def session_to_document(session: Session) -> dict[str, Any]:

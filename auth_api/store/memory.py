@@ -20,6 +20,14 @@ class MemoryUserStore:
         self._by_email: dict[str, str] = {}
         self._outbox: dict[str, list[PendingEvent]] = {}
 
+    @property
+    def users(self) -> dict[str, User]:
+        """The stored users themselves, for the admin adapter (memory_admin.py)."""
+        return self._users
+
+    def record(self, user_id: str, events: list[PendingEvent]) -> None:
+        self._outbox.setdefault(user_id, []).extend(events)
+
     async def setup(self) -> None:
         return None
 
@@ -58,6 +66,10 @@ class MemoryUserStore:
             user.sessions.pop(stale, None)
         user.sessions[login.session.id] = login.session
         self._outbox.setdefault(login.user_id, []).append(login.event)
+
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        user = self._users.get(user_id)
+        return copy.deepcopy(user) if user else None
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         user = self._users.get(user_id)

@@ -16,8 +16,13 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
-from auth_api.model.user import Role, User
-from auth_api.store.documents import session_to_document, sessions_from_document
+from auth_api.model.user import User
+from auth_api.store.documents import (
+    roles_from_document,
+    roles_to_document,
+    session_to_document,
+    sessions_from_document,
+)
 from auth_api.store.ports import LoginRecord, UserEvents
 
 Document = dict[str, Any]
@@ -47,7 +52,7 @@ def to_document(user: User, event: PendingEvent) -> Document:
         "updated_at": user.updated_at,
         "last_login_at": user.last_login_at,
         "is_active": user.is_active,
-        "role": user.role.value,
+        "roles": roles_to_document(user.roles),
         "outbox": [event.to_document()],
         "sessions": {},
     }
@@ -64,7 +69,10 @@ def from_document(doc: Document) -> User:
         updated_at=doc["updated_at"],
         last_login_at=doc.get("last_login_at"),
         is_active=bool(doc.get("is_active", True)),
-        role=Role(doc.get("role", Role.USER.value)),
+        roles=roles_from_document(doc),
+        disabled_at=doc.get("disabled_at"),
+        disabled_reason=doc.get("disabled_reason"),
+        enabled_at=doc.get("enabled_at"),
         sessions=sessions_from_document(doc),
     )
 
@@ -118,6 +126,9 @@ class MongoUserStore:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
         async with mongo_errors():
             await self._users.update_one({"_id": login.user_id}, update)
+
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        return await self._find_one({"_id": user_id}, {"outbox": 0})
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         async with mongo_errors():

@@ -50,6 +50,10 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        """The user with its sessions (and roles and state), or None: what a refresh
+        decides on, in one read."""
+
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         """The user's sessions, or None when the user does not exist."""
 

@@ -7,16 +7,30 @@ import base64
 import binascii
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import jwt
 
 from auth_api.errors import NotAuthenticated
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.roles import BUILT_IN_CATALOG, RoleCatalog
+from auth_api.model.user import DEFAULT_ROLES
 from auth_api.tokens.claims import AccessClaims
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.verified_cache import VerifiedTokenCache
-from quizauth_wire import ACCESS_TOKEN_TYP_HEADER, ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS
+from quizauth_wire import (
+    ACCESS_TOKEN_TYP_HEADER,
+    ACCESS_TOKEN_TYPE,
+    REQUIRED_CLAIMS,
+    ROLES_CLAIM,
+    SCOPE_CLAIM,
+    roles_from_claim,
+    scope_claim,
+    scopes_from_claim,
+    with_user_role,
+)
 
 # Far above any token we issue; decoding a megabyte of base64 is wasted work.
 MAX_TOKEN_LENGTH = 4096
@@ -39,8 +53,10 @@ class AccessTokenCodec:
         leeway_seconds: int,
         cache_entries: int = 10_000,
         clock: Clock = SYSTEM_CLOCK,
+        roles: RoleCatalog = BUILT_IN_CATALOG,
     ) -> None:
         self._clock = clock
+        self.roles = roles
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -48,10 +64,22 @@ class AccessTokenCodec:
         self._leeway = leeway_seconds
         self._verified = VerifiedTokenCache(cache_entries, leeway_seconds)
 
-    def issue(self, user_id: str, session_id: str) -> IssuedToken:
-        now = int(self._clock.now().timestamp())
+    def issue(
+        self,
+        user_id: str,
+        session_id: str,
+        roles: Iterable[str] = DEFAULT_ROLES,
+        as_of: datetime | None = None,
+    ) -> IssuedToken:
+        """A token for these roles, with the scopes they grant. `as_of`, when given, is
+        when the roles were read from the store, and becomes `iat`: a role change or a
+        disable denies every token issued before it (valid-after, written after the
+        change), so a token carrying what was read before the change must not be
+        stamped later than that read."""
+        now = int((as_of or self._clock.now()).timestamp())
         jti = secrets.token_urlsafe(16)  # 128 random bits
-        claims = {
+        granted = with_user_role(roles)
+        claims: dict[str, object] = {
             "sub": user_id,
             "jti": jti,
             "sid": session_id,
@@ -60,6 +88,8 @@ class AccessTokenCodec:
             "iss": self.issuer,
             "aud": self.audience,
             "token_type": ACCESS_TOKEN_TYPE,
+            ROLES_CLAIM: sorted(granted),
+            SCOPE_CLAIM: scope_claim(self.roles.scopes_for(granted)),
         }
         key = self.keys.active
         headers = {"typ": ACCESS_TOKEN_TYP_HEADER, "kid": key.kid}
@@ -109,7 +139,19 @@ class AccessTokenCodec:
             and isinstance(exp, int)
         ):
             raise NotAuthenticated
-        return AccessClaims(user_id=sub, jti=jti, session_id=sid, issued_at=iat, expires_at=exp)
+        roles = roles_from_claim(claims.get(ROLES_CLAIM))
+        scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
+        if roles is None or scopes is None:
+            raise NotAuthenticated
+        return AccessClaims(
+            user_id=sub,
+            jti=jti,
+            session_id=sid,
+            issued_at=iat,
+            expires_at=exp,
+            roles=roles,
+            scopes=scopes,
+        )
 
 
 def header_kid(token: str) -> object:

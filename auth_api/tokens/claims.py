@@ -1,10 +1,12 @@
-"""What a verified access token says: who, which session, and when it was issued and ends."""
+"""What a verified access token says: who, which session, with which roles and scopes,
+and when it was issued and ends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
+from auth_api.model.user import DEFAULT_ROLES
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,8 @@ class AccessClaims:
     session_id: str
     issued_at: int
     expires_at: int
+    roles: frozenset[str] = DEFAULT_ROLES
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
     def remaining_seconds(self, clock: Clock = SYSTEM_CLOCK) -> int:
         return max(0, self.expires_at - int(clock.now().timestamp()))

@@ -13,6 +13,7 @@ from auth_api.security.addresses import limit_subject
 from auth_api.security.stores import LimitRule, RateLimiter
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
+from quizauth_wire import scope_claim
 
 audit = logging.getLogger("auth_api.audit")
 
@@ -98,4 +99,6 @@ async def introspect(
         "iss": codec.issuer,
         "aud": codec.audience,
         "token_type": "access_token",
+        "roles": sorted(claims.roles),
+        "scope": scope_claim(claims.scopes),
     }

@@ -16,15 +16,19 @@ from auth_api.accounts.service import (
     Registration,
     Slowdown,
 )
+from auth_api.admin.service import CLI, AdminService, AdminStores
+from auth_api.model.roles import RoleCatalog
 from auth_api.model.session import Session, SessionPolicy
 from auth_api.model.user import User
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.memory import MemoryUserStore
+from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.claims import AccessClaims
 from auth_api.tokens.keys import KeySet, hmac_key
+from quizauth_wire import ADMIN_ROLE, roles_from_claim, scopes_from_claim
 from tests.support.clock import ManualClock
 
 PASSWORD = "correct horse battery staple"
@@ -57,6 +61,12 @@ LIMITS = RateLimits(
     login_slowdown=Slowdown(after_failures=5, step_seconds=1.0, max_seconds=10.0),
 )
 
+# One declared role beyond the built-in ones, and a scope for every user.
+CATALOG = RoleCatalog.of(
+    {"quizmaster": ["quiz.write", "quiz.grade"], "reviewer": ["quiz.read"], "user": ["quiz.play"]}
+)
+LEEWAY_SECONDS = 10
+
 SIGNING_SECRET = b"unit-test signing secret, long enough for HS256."
 ROTATION_KEY = b"unit-test refresh rotation key, 32+ bytes long."
 ISSUER, AUDIENCE = "quizauth", "quiz-services"
@@ -76,8 +86,11 @@ class ServiceSet:
     codec: AccessTokenCodec
     sessions: SessionService
     accounts: AccountService
+    admin: AdminService
     # The user ids passed to the on_event_recorded hook, in call order.
     recorded: list[str] = field(default_factory=list)
+    # The user ids whose cached profile the admin service dropped, in call order.
+    changed: list[str] = field(default_factory=list)
 
     async def sign_up(self, email: str, password: str = PASSWORD) -> User:
         return await self.accounts.register(Registration(email, password, None), CLIENT_IP)
@@ -95,21 +108,35 @@ class ServiceSet:
         """The access token's claims, its signature, issuer and audience checked. Not its
         times: PyJWT checks those against the real time, and these tokens carry the
         manual clock's (the codec's expiry checks have tests of their own)."""
+        return self.token_claims(pair.access.token)
+
+    def token_claims(self, token: str) -> AccessClaims:
+        """As `claims`, for a bare access token."""
         payload = jwt.decode(
-            pair.access.token,
+            token,
             SIGNING_SECRET,
             algorithms=["HS256"],
             audience=AUDIENCE,
             issuer=ISSUER,
             options={"verify_exp": False, "verify_iat": False},
         )
+        roles, scopes = roles_from_claim(payload["roles"]), scopes_from_claim(payload["scope"])
+        assert roles is not None
+        assert scopes is not None
         return AccessClaims(
             user_id=payload["sub"],
             jti=payload["jti"],
             session_id=payload["sid"],
             issued_at=payload["iat"],
             expires_at=payload["exp"],
+            roles=roles,
+            scopes=scopes,
         )
+
+    async def make_admin(self, email: str) -> User:
+        """A new user made an admin, as the command line makes the first one."""
+        user = await self.sign_up(email)
+        return await self.admin.set_roles(CLI, user.id, {ADMIN_ROLE})
 
     async def is_denied(self, claims: AccessClaims, session_id: str | None = None) -> bool:
         """The revocation store's decision for these claims; `session_id` overrides the
@@ -144,10 +171,12 @@ def build_services(
         issuer=ISSUER,
         audience=AUDIENCE,
         ttl_seconds=ACCESS_TTL_SECONDS,
-        leeway_seconds=10,
+        leeway_seconds=LEEWAY_SECONDS,
         clock=clock,
+        roles=CATALOG,
     )
     recorded: list[str] = []
+    changed: list[str] = []
     sessions = SessionService(
         store,
         codec,
@@ -169,4 +198,19 @@ def build_services(
         clock=clock,
         sleep=clock.sleep,
     )
-    return ServiceSet(clock, store, revocations, limiter, codec, sessions, accounts, recorded)
+    admin = AdminService(
+        AdminStores(store, store, MemoryAdminStore(store)),
+        sessions,
+        revocations,
+        limiter,
+        CATALOG,
+        policy,
+        denial_seconds=ACCESS_TTL_SECONDS + LEEWAY_SECONDS + 1,
+        on_event_recorded=recorded.append,
+        on_user_changed=changed.append,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    return ServiceSet(
+        clock, store, revocations, limiter, codec, sessions, accounts, admin, recorded, changed
+    )

@@ -9,6 +9,7 @@ import pytest
 from passlib.context import CryptContext
 
 from auth_api.errors import (
+    AccountDisabled,
     EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidInput,
@@ -107,9 +108,12 @@ async def test_a_wrong_password_or_unknown_email_opens_nothing(services: Service
 
 
 async def test_a_disabled_account_cannot_log_in(services: ServiceSet) -> None:
+    """The right password learns that the account is disabled; a wrong one learns nothing."""
     user = await stored_user(services, CHEAP.hash(PASSWORD), is_active=False)
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(AccountDisabled):
         await services.log_in(EMAIL)
+    with pytest.raises(InvalidCredentials):
+        await services.log_in(EMAIL, "not the password at all")
     assert await services.stored_sessions(user.id) == {}
     assert services.recorded == []
 

@@ -1,0 +1,77 @@
+"""What the admin features need from the user store: a paged listing, and the writes
+that change a user's roles or state. Each write records its events in the same
+single-document update as the change, and is guarded by the state it was decided on,
+so a concurrent change makes it a no-op (False) rather than a lost update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from auth_api.model.events import PendingEvent
+from auth_api.model.session import Session
+from auth_api.model.user import User
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """Users in `email_normalized` order (a unique key, so the order is total and stable),
+    after the one named by `after`."""
+
+    email_prefix: str = ""
+    role: str | None = None
+    disabled: bool | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class RolesChange:
+    user_id: str
+    expected: frozenset[str]  # the roles the change was decided on
+    roles: frozenset[str]
+    at: datetime
+    event: PendingEvent
+
+
+@dataclass(frozen=True)
+class Disabling:
+    user_id: str
+    at: datetime
+    reason: str
+    ended: list[Session]
+    events: list[PendingEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Enabling:
+    user_id: str
+    at: datetime
+    event: PendingEvent
+
+
+class AdminStore(Protocol):
+    async def list_users(self, query: UserQuery) -> list[User]:
+        """At most `query.limit` users, without their sessions."""
+
+    async def change_roles(self, change: RolesChange) -> bool:
+        """Store the roles and record the event, only if the stored roles are still
+        `expected`."""
+
+    async def disable(self, disabling: Disabling) -> bool:
+        """Mark the user disabled, store the ended sessions and record the events, only if
+        the user is active."""
+
+    async def enable(self, enabling: Enabling) -> bool:
+        """Mark the user active again and record the event, only if it is disabled."""
+
+    async def count_admins(self) -> int:
+        """Active users with the admin role."""
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The least string above every string that starts with `prefix` (not empty): the
+    prefix with its last character moved one up. A range on a unique key, where a
+    regular expression would need an index that serves it."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
