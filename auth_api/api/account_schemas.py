@@ -3,6 +3,7 @@ sends can set a role, an id or a hash; strict strings keep operator objects out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -40,11 +41,14 @@ class UserResponse(BaseModel):
     roles: list[str]
 
     @classmethod
-    def of(cls, user: User) -> UserResponse:
+    def of(cls, user: User, roles: Iterable[str] | None = None) -> UserResponse:
+        """`roles`: those of the caller's token, when there is one. A role change ends
+        every token issued before it, so a live token's roles are the stored ones; and
+        unlike a cached profile they are the same on every instance."""
         return cls(
             id=user.id,
             email=user.email,
             display_name=user.display_name,
             created_at=user.created_at,
-            roles=sorted(user.roles),
+            roles=sorted(user.roles if roles is None else roles),
         )

@@ -48,4 +48,4 @@ async def login(
 async def me(claims: ClaimsDep, services: ServicesDep, response: Response) -> UserResponse:
     user = await services.accounts.current_user(claims)
     response.headers["Cache-Control"] = "no-store"  # a user's data: no cache keeps it
-    return UserResponse.of(user)
+    return UserResponse.of(user, claims.roles)
