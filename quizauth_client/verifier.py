@@ -3,7 +3,7 @@ algorithm that key declares, every claim required, then the denylist."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -11,7 +11,15 @@ from redis.exceptions import RedisError
 
 from quizauth_client.jwks import JwksCache
 from quizauth_client.revocation import RedisDenylist
-from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS
+from quizauth_wire import (
+    ACCESS_TOKEN_TYPE,
+    REQUIRED_CLAIMS,
+    ROLES_CLAIM,
+    SCOPE_CLAIM,
+    USER_ROLE,
+    roles_from_claim,
+    scopes_from_claim,
+)
 
 
 class TokenRejected(Exception):
@@ -27,6 +35,10 @@ class AuthenticatedUser:
     user_id: str
     session_id: str
     claims: dict[str, Any]
+    # `user` always; `admin` and the roles of the auth service's AUTH_ROLES when granted.
+    roles: frozenset[str] = frozenset({USER_ROLE})
+    # What the roles grant (the token's space-separated `scope`).
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
 
 class TokenVerifier:
@@ -55,7 +67,11 @@ class TokenVerifier:
             raise TokenRejected("revocation check unavailable", unavailable=True) from exc
         if revoked:
             raise TokenRejected("revoked")
-        return AuthenticatedUser(claims["sub"], claims["sid"], claims)
+        roles = roles_from_claim(claims.get(ROLES_CLAIM))
+        scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
+        if roles is None or scopes is None:
+            raise TokenRejected("malformed roles or scope")
+        return AuthenticatedUser(claims["sub"], claims["sid"], claims, roles, scopes)
 
     async def _decode(self, token: str) -> dict[str, Any]:
         try:

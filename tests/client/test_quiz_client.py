@@ -26,10 +26,14 @@ SettingsFactory = Callable[..., Settings]
 
 
 @asynccontextmanager
-async def auth_service(settings: Settings, keys: Path, log: Path) -> AsyncIterator[str]:
+async def auth_service(
+    settings: Settings, keys: Path, log: Path, **extra: str
+) -> AsyncIterator[str]:
+    """`extra`: more settings, by field name (`roles="..."` for AUTH_ROLES)."""
     port = free_port()
     env = service_environment(settings, settings.kafka_bootstrap or "")
     env.update(AUTH_JWT_ALGORITHM="ES256", AUTH_JWT_KEYS_DIR=str(keys))
+    env.update({f"AUTH_{name.upper()}": value for name, value in extra.items()})
     args = ["-m", "auth_api", "serve", "--port", str(port)]
     with process(args, env, log):
         base = f"http://127.0.0.1:{port}"
