@@ -10,11 +10,14 @@ the second time:
   The list keeps the last RECENT_LOGINS ids: a redelivery that escaped ProcessedEvents
   is one of the last few events of its partition, never older.
 
-It assumes no ordering between the two event types: they travel on different topics,
-so a login can arrive before the registration, and either one creates the profile.
+- user.roles_changed sets the roles the event carries, and when they changed, only if
+  the stored change is older: a redelivered earlier change does not undo a later one.
+
+It assumes no ordering between event types: they travel on different topics, so a login
+or a role change can arrive before the registration, and any of them creates the profile.
 Only single-document operators that behave the same on MongoDB and FerretDB are used
-($set, $setOnInsert with upsert, $inc, $max, $push, $pop, $ne on an array).
-"""
+($set, $setOnInsert with upsert, $inc, $max, $push, $pop, $ne on an array, $or of
+$exists and $lt)."""
 
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class QuizProfiles:
         return {
             EventType.USER_REGISTERED: self.on_registered,
             EventType.USER_LOGGED_IN: self.on_logged_in,
+            EventType.USER_ROLES_CHANGED: self.on_roles_changed,
         }
 
     async def on_registered(self, event: AuthEvent) -> None:
@@ -85,6 +89,28 @@ class QuizProfiles:
         if counted.modified_count:
             await self._forget_oldest_login(user_id)
 
+    async def on_roles_changed(self, event: AuthEvent) -> None:
+        data = event.data
+        user_id = data["user_id"]
+        changed_at = parse_time(data["changed_at"])
+        await self._upsert(
+            user_id, {"$setOnInsert": {**self._new_profile(), "updated_at": datetime.now(UTC)}}
+        )
+        not_newer = [
+            {"roles_changed_at": {"$exists": False}},
+            {"roles_changed_at": {"$lt": changed_at}},
+        ]
+        await self._profiles.update_one(
+            {"_id": user_id, "$or": not_newer},
+            {
+                "$set": {
+                    "roles": data["new_roles"],
+                    "roles_changed_at": changed_at,
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+        )
+
     async def _forget_oldest_login(self, user_id: str) -> None:
         # $push with $slice would do this in the same write, but FerretDB ignores $slice.
         # A guarded $pop is exact on both; if it is lost the list is one longer, no harm.
@@ -102,4 +128,9 @@ class QuizProfiles:
 
     @staticmethod
     def _new_profile() -> Document:
-        return {"login_count": 0, "recent_login_ids": [], "created_at": datetime.now(UTC)}
+        return {
+            "login_count": 0,
+            "recent_login_ids": [],
+            "roles": ["user"],
+            "created_at": datetime.now(UTC),
+        }
