@@ -4,7 +4,7 @@
     users set-roles --email E [ROLE ...]
 
 Both work on the configured servers (AUTH_MONGO_URL, AUTH_REDIS_URL, ...), so in
-compose through `docker compose exec api python -m auth_api users ...`. No admin exists
+compose through `docker compose exec auth-api python -m auth_api users ...`. No admin exists
 until this makes one, and no password exists that this did not read: from the terminal
 (asked twice), or from one line of standard input with --password-stdin. The events the
 commands record are published by the API's relay, which sweeps the outbox every few

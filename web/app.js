@@ -1,5 +1,6 @@
 // The page: wires the forms and views to the API client and the token manager.
 
+import { hideAdmin, showAdmin, wireAdmin } from "./admin.js";
 import { ApiError, NetworkError, request } from "./api.js";
 import {
   clearErrors,
@@ -118,6 +119,7 @@ async function enterProfile() {
   resetForms(); // no password stays in the page once signed in
   showView("profile-view", "profile-title");
   loadSessions();
+  showAdmin(user);
 }
 
 async function loadSessions() {
@@ -130,6 +132,7 @@ async function loadSessions() {
 
 function showLogin(message = "", kind = "info") {
   clearProfile();
+  hideAdmin();
   showView("login-view", "login-title");
   notice(message, kind);
 }
@@ -244,6 +247,7 @@ function wire() {
   });
   byId("logout").addEventListener("click", onLogout);
   byId("logout-others").addEventListener("click", onLogOutOthers);
+  wireAdmin();
   session.whenSessionEnds((message) => showLogin(message, "warning"));
 }
 

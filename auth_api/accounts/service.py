@@ -82,10 +82,6 @@ def profile(user: User) -> dict[str, object]:
     return {"user_id": user.id, "email": user.email, "display_name": user.display_name}
 
 
-def profile_with_roles(user: User) -> dict[str, object]:
-    return {**profile(user), "roles": sorted(user.roles)}
-
-
 class AccountService:
     def __init__(
         self,
@@ -122,7 +118,7 @@ class AccountService:
             EventType.USER_REGISTERED,
             user.id,
             user.created_at,
-            {**profile_with_roles(user), "registered_at": user.created_at},
+            {**profile(user), "registered_at": user.created_at},
         )
         await self._users.create(user, event)
         self._on_event_recorded(user.id)
@@ -168,7 +164,7 @@ class AccountService:
             user.id,
             now,
             {
-                **profile_with_roles(user),
+                **profile(user),
                 "session_id": opened.session.id,
                 "logged_in_at": now,
                 "method": "password",

@@ -71,6 +71,7 @@ async def test_operators_and_arrays_where_strings_belong_are_422(
 
 MASS_ASSIGNMENT = {
     "role": "admin",
+    "roles": ["admin"],
     "id": "chosen-id",
     "_id": "chosen-id",
     "password_hash": "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA",
@@ -98,8 +99,8 @@ async def test_a_stored_user_has_only_what_the_service_set(target: Target) -> No
     assert response.status_code == 201, response.text
     stored = await target.db["users"].find_one({"email": email})
     assert stored is not None
-    assert (stored["role"], stored["is_active"], stored["_id"]) == (
-        "user",
+    assert (stored["roles"], stored["is_active"], stored["_id"]) == (
+        ["user"],
         True,
         response.json()["id"],
     )
