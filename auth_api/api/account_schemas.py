@@ -38,17 +38,23 @@ class UserResponse(BaseModel):
     email: str
     display_name: str
     created_at: datetime
-    roles: list[str]
 
     @classmethod
-    def of(cls, user: User, roles: Iterable[str] | None = None) -> UserResponse:
-        """`roles`: those of the caller's token, when there is one. A role change ends
-        every token issued before it, so a live token's roles are the stored ones; and
-        unlike a cached profile they are the same on every instance."""
+    def of(cls, user: User) -> UserResponse:
         return cls(
             id=user.id,
             email=user.email,
             display_name=user.display_name,
             created_at=user.created_at,
-            roles=sorted(user.roles if roles is None else roles),
         )
+
+
+class MeResponse(UserResponse):
+    roles: list[str]
+
+    @classmethod
+    def of_token(cls, user: User, roles: Iterable[str]) -> MeResponse:
+        """`roles`: those of the caller's token. A role change ends every token issued
+        before it, so a live token's roles are the stored ones; and unlike a cached
+        profile they are the same on every instance."""
+        return cls(**UserResponse.of(user).model_dump(), roles=sorted(roles))

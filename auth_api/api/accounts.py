@@ -5,7 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from auth_api.accounts.service import LoginAttempt, Registration
-from auth_api.api.account_schemas import LoginRequest, RegisterRequest, UserResponse
+from auth_api.api.account_schemas import (
+    LoginRequest,
+    MeResponse,
+    RegisterRequest,
+    UserResponse,
+)
 from auth_api.api.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
 from auth_api.api.session_schemas import TokenResponse
 from auth_api.api.token_response import token_response
@@ -45,7 +50,7 @@ async def login(
 
 
 @router.get("/me", responses=BEARER_PROBLEMS)
-async def me(claims: ClaimsDep, services: ServicesDep, response: Response) -> UserResponse:
+async def me(claims: ClaimsDep, services: ServicesDep, response: Response) -> MeResponse:
     user = await services.accounts.current_user(claims)
     response.headers["Cache-Control"] = "no-store"  # a user's data: no cache keeps it
-    return UserResponse.of(user, claims.roles)
+    return MeResponse.of_token(user, claims.roles)
