@@ -290,6 +290,10 @@ export function wireAdmin() {
   byId("admin-prev").addEventListener("click", () => turnPage(-1));
   byId("admin-next").addEventListener("click", () => turnPage(1));
   byId("admin-confirm-form").addEventListener("submit", onConfirm);
+  byId("admin-reason").addEventListener("input", () => {
+    byId("admin-reason-error").hidden = true;
+    byId("admin-reason").removeAttribute("aria-invalid");
+  });
   byId("admin-cancel").addEventListener("click", () => settle(null));
   byId("admin-confirm").addEventListener("cancel", (event) => {
     event.preventDefault(); // Escape: the same as Cancel

@@ -113,6 +113,7 @@ async def test_an_admin_disables_and_enables_after_a_confirmation(
     await page.click("#admin-confirm-button")  # no reason yet: refused in place
     await expect(page.locator("#admin-reason-error")).to_be_visible()
     await page.fill("#admin-reason", "Shared the answers")
+    await expect(page.locator("#admin-reason-error")).to_be_hidden()
     await shot(page, "admin-confirm-disable")
     await page.click("#admin-confirm-button")
     await expect(dialog).to_be_hidden()
