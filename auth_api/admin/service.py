@@ -133,6 +133,10 @@ class AdminService:
         self._audit(actor, "list_users", "users")
         return UserPage(page, encode_cursor(page[-1].email_normalized) if more else None)
 
+    def known_roles(self, actor: Actor) -> RoleCatalog:
+        self._audit(actor, "list_roles", "roles")
+        return self.catalog
+
     async def detail(self, actor: Actor, user_id: str) -> UserDetail:
         user = await self._existing(user_id)
         now = self._clock.now()

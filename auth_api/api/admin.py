@@ -60,7 +60,7 @@ async def list_users(
 @router.get("/roles")
 async def list_roles(actor: AdminDep, services: ServicesDep) -> list[RoleInfo]:
     """The roles this deployment knows (AUTH_ROLES and the built-in ones) and their scopes."""
-    catalog = services.admin.catalog
+    catalog = services.admin.known_roles(actor)
     return [
         RoleInfo(name=name, scopes=sorted(catalog.grants[name]), built_in=name in BUILT_IN_ROLES)
         for name in catalog.names
