@@ -42,6 +42,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # A guarded write loses only to a concurrent change of the same user; after this many
 # lost rounds in a row the store is answered as too busy.
 WRITE_ATTEMPTS = 5
+CUTOFF_MARGIN_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,9 @@ class AdminService:
         self._on_user_changed(user_id)
         cutoff = math.floor(self._clock.now().timestamp()) + 1
         await self._revocations.revoke_user_tokens(user_id, cutoff, self._denial_seconds)
-        if (remaining := cutoff - self._clock.now().timestamp()) > 0:
-            await self._sleep(remaining)
+        # A timer may fire a little early: wait until the wall clock has passed it.
+        while (remaining := cutoff - self._clock.now().timestamp()) > 0:
+            await self._sleep(remaining + CUTOFF_MARGIN_SECONDS)
 
     def _recorded(self, user_id: str) -> None:
         self._on_event_recorded(user_id)
