@@ -4,11 +4,7 @@ servers, the password on standard input or typed at a terminal."""
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
-import select
 import sys
-import time
 from dataclasses import dataclass
 
 from auth_api.settings import Settings
@@ -51,33 +47,22 @@ async def users_command(env: dict[str, str], *args: str, stdin: str | None = Non
     return Outcome(child.returncode, out.decode(), err.decode())
 
 
-def at_a_terminal(env: dict[str, str], args: list[str], answers: list[str]) -> Outcome:
-    """The command with a pseudo-terminal as its controlling terminal; each answer is
-    typed after the next prompt (a line ending in `: `) appears. Blocking: call it in a
-    thread."""
-    pid, master = pty.fork()
-    if pid == 0:  # the child: becomes the command
-        os.chdir(REPO)
-        os.execve(sys.executable, [sys.executable, "-m", "auth_api", "users", *args], env)  # noqa: S606
-    seen = b""
-    answered_up_to = 0  # where the output after the last answer starts
-    pending = list(answers)
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # the child closed the terminal: it has finished
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if pending and seen[answered_up_to:].rstrip().endswith(b":"):
-                os.write(master, pending.pop(0).encode() + b"\n")
-                answered_up_to = len(seen)
-    finally:
-        os.close(master)
-        _, status = os.waitpid(pid, 0)
-    return Outcome(os.waitstatus_to_exitcode(status), seen.decode(errors="replace"), "")
+async def at_a_terminal(env: dict[str, str], args: list[str], answers: list[str]) -> Outcome:
+    """The command at a terminal of its own (tests/admin/terminal.py); each answer is
+    typed after the next prompt (a line ending in `: `) appears."""
+    command = ["-m", "auth_api", "users", *args]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.admin.terminal",
+        *command,
+        cwd=REPO,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    typed = "".join(f"{answer}\n" for answer in answers).encode()
+    out, err = await asyncio.wait_for(child.communicate(typed), TIMEOUT_SECONDS)
+    assert child.returncode is not None
+    return Outcome(child.returncode, out.decode(errors="replace"), err.decode())

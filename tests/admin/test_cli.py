@@ -3,7 +3,6 @@ admin, promotion, roles, and input it refuses without changing anything."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -77,9 +76,7 @@ async def test_create_admin_promotes_an_existing_account_and_keeps_its_password(
 async def test_create_admin_reads_the_password_at_a_terminal(settings: Settings) -> None:
     email = unique_email("typed")
     args = ["create-admin", "--email", email]
-    done = await asyncio.to_thread(
-        at_a_terminal, cli_environment(settings), args, [NEW_PASSWORD, NEW_PASSWORD]
-    )
+    done = await at_a_terminal(cli_environment(settings), args, [NEW_PASSWORD, NEW_PASSWORD])
     assert done.status == 0, done.out
     assert NEW_PASSWORD not in done.out  # not echoed
     async with running(create_app(settings)) as api:
