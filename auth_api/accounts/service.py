@@ -130,7 +130,7 @@ class AccountService:
             )
             raise InvalidCredentials
         await self._limiter.reset(account_rule.key)
-        opened = self._sessions.open(user, attempt.user_agent)
+        opened = await self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
         event = PendingEvent.create(
             EventType.USER_LOGGED_IN,
@@ -144,7 +144,13 @@ class AccountService:
             },
         )
         record = LoginRecord(
-            user.id, now, event, result.new_hash, opened.session, opened.stale_session_ids
+            user.id,
+            now,
+            event,
+            result.new_hash,
+            opened.session,
+            opened.stale_session_ids,
+            opened.events,
         )
         await self._users.record_login(record)
         self._on_event_recorded(user.id)

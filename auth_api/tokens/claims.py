@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 
@@ -13,6 +12,3 @@ class AccessClaims:
     session_id: str
     issued_at: int
     expires_at: int
-
-    def remaining_seconds(self) -> int:
-        return max(0, self.expires_at - int(time.time()))

@@ -59,7 +59,9 @@ def test_what_the_service_emits_validates(event_type: str) -> None:
     assert EventSchemas().problems(emitted(event_type)) == []
 
 
-@pytest.mark.parametrize("reason", ["refresh_token_reuse", "logout_all", "ended_by_user"])
+@pytest.mark.parametrize(
+    "reason", ["refresh_token_reuse", "logout_all", "ended_by_user", "evicted"]
+)
 def test_a_session_revoked_event_validates(reason: str) -> None:
     event = session_revoked_event(USER_ID, ["s-1", "s-2"], reason, AT)
     envelope = json.loads(encode(event))

@@ -177,7 +177,7 @@ async def test_malformed_tokens_are_refused(victim: Victim, token: str) -> None:
 async def test_a_deeply_nested_token_header_is_a_401(victim: Victim, rs_victim: Victim) -> None:
     """Thousands of nested `[` in 3.9 KB: under the length limit, deep enough to exhaust
     the JSON parser's recursion. A refusal like any other, not a 500."""
-    header, claims = parts(victim.access_token)
+    header, _ = parts(victim.access_token)
     nested = b64(b"[" * 2900) + "." + b64(b"{}") + "." + b64(b"x" * 32)
     assert 3800 < len(nested) < 4096
     inside = json.dumps({"kid": header["kid"], "typ": "at+jwt"})[:-1] + ', "x": ' + "[" * 2500
