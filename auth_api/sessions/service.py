@@ -3,9 +3,10 @@ together. Framework-free, like every service.
 
 Ending a session writes its denial to Redis *before* its end to MongoDB. If Redis
 fails, nothing has ended and the request answers 503; its retry does everything again.
-If MongoDB fails after the denial, the access tokens are already dead. A session that
-is already ended in MongoDB is denied again whenever its end is requested again (a
-retried DELETE, a spent refresh token presented again), so no retry is ever a no-op."""
+If MongoDB fails after the denial, the request answers 503 with the access tokens
+already dead, and the session (its refresh token) ends when the end is retried. A
+session already ended in MongoDB is denied again whenever its end is requested again
+(a retried DELETE, a spent refresh token presented again): no retry is a no-op."""
 
 from __future__ import annotations
 
