@@ -10,7 +10,9 @@ from quizauth_client.verifier import AuthenticatedUser, TokenRejected, TokenVeri
 
 
 def require_user(verifier: TokenVerifier) -> Callable[[Request], Awaitable[AuthenticatedUser]]:
-    """`user: Annotated[AuthenticatedUser, Depends(require_user(verifier))]`."""
+    """`user: Annotated[AuthenticatedUser, Depends(require_user(verifier))]`.
+    401 for a missing or refused token; 503 (with Retry-After) when the token could not
+    be checked because the auth service's Redis or its key set is out of reach."""
 
     async def dependency(request: Request) -> AuthenticatedUser:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -20,7 +22,7 @@ def require_user(verifier: TokenVerifier) -> Callable[[Request], Awaitable[Authe
             return await verifier.verify(token)
         except TokenRejected as exc:
             if exc.unavailable:
-                raise HTTPException(503, "authentication temporarily unavailable") from exc
+                raise unavailable() from exc
             raise unauthorized() from exc
 
     return dependency
@@ -28,3 +30,7 @@ def require_user(verifier: TokenVerifier) -> Callable[[Request], Awaitable[Authe
 
 def unauthorized() -> HTTPException:
     return HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+
+
+def unavailable() -> HTTPException:
+    return HTTPException(503, "authentication temporarily unavailable", {"Retry-After": "1"})

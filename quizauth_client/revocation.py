@@ -1,12 +1,22 @@
 """Revocation, read straight from the auth service's Redis: the same keys, the same
 decision and the same single round trip as the service's own check, all from the
-shared wire contract (quizauth_wire.DenylistLayout)."""
+shared wire contract (quizauth_wire.DenylistLayout).
+
+Reading needs only GET and MGET on the denylist's keys: connect as a Redis ACL user
+that may do nothing else (README, "Verifying tokens in a quiz service")."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from redis.asyncio import Redis
 
 from quizauth_wire import DEFAULT_REDIS_PREFIX, DenylistLayout, is_denied
+
+
+class Denylist(Protocol):
+    async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
+        """Whether the token is denied; raises when that cannot be known."""
 
 
 class RedisDenylist:

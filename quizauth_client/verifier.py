@@ -1,5 +1,7 @@
-"""Token verification for quiz services: signature by the JWKS key its kid names, the
-algorithm that key declares, every claim required, then the denylist."""
+"""Token verification for quiz services: the header must type the token `at+jwt`, the
+signature must verify with the JWKS key its kid names, under the algorithm that key
+declares, every claim is required, then the denylist decides. Whatever a token holds,
+the outcome is an AuthenticatedUser or a TokenRejected, never another exception."""
 
 from __future__ import annotations
 
@@ -7,15 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 from redis.exceptions import RedisError
 
-from quizauth_client.jwks import JwksCache
-from quizauth_client.revocation import RedisDenylist
-from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS
+from quizauth_client.jwks import JwksCache, JwksUnavailable
+from quizauth_client.revocation import Denylist
+from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, access_token_kid
+
+# Far above any token the auth service issues (as its own limit).
+MAX_TOKEN_LENGTH = 4096
 
 
 class TokenRejected(Exception):
-    """Not a valid, live access token. `unavailable` when revocation could not be checked."""
+    """Not a valid, live access token. `unavailable` when that could not be decided (the
+    denylist or the key set could not be read): a 503 to retry, not a 401."""
 
     def __init__(self, reason: str, unavailable: bool = False) -> None:
         super().__init__(reason)
@@ -33,11 +40,13 @@ class TokenVerifier:
     def __init__(
         self,
         jwks: JwksCache,
-        denylist: RedisDenylist,
+        denylist: Denylist,
         issuer: str,
         audience: str,
         leeway_seconds: int = 10,
     ) -> None:
+        """`leeway_seconds` must not exceed the auth service's AUTH_JWT_LEEWAY_SECONDS:
+        a revocation is kept only that long past the token's expiry."""
         self._jwks = jwks
         self._denylist = denylist
         self._issuer = issuer
@@ -48,7 +57,7 @@ class TokenVerifier:
         claims = await self._decode(token)
         try:
             revoked = await self._denylist.is_revoked(
-                claims["jti"], claims["sub"], claims["sid"], int(claims["iat"])
+                claims["jti"], claims["sub"], claims["sid"], claims["iat"]
             )
         except (RedisError, OSError) as exc:
             # Fail closed: a token whose revocation cannot be checked is not accepted.
@@ -58,11 +67,22 @@ class TokenVerifier:
         return AuthenticatedUser(claims["sub"], claims["sid"], claims)
 
     async def _decode(self, token: str) -> dict[str, Any]:
+        kid = access_token_kid(token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if kid is None:
+            raise TokenRejected("malformed or not an access token")
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = await self._jwks.key_for(kid) if isinstance(kid, str) else None
-            if key is None:
-                raise TokenRejected("unknown key")
+            key = await self._jwks.key_for(kid)
+        except JwksUnavailable as exc:
+            raise TokenRejected("signing keys unavailable", unavailable=True) from exc
+        if key is None:
+            raise TokenRejected("unknown key")
+        claims = self._verified_claims(token, key)
+        if claims.get("token_type") != ACCESS_TOKEN_TYPE or not has_claim_types(claims):
+            raise TokenRejected("not an access token")
+        return claims
+
+    def _verified_claims(self, token: str, key: PyJWK) -> dict[str, Any]:
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
@@ -74,6 +94,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise TokenRejected("invalid token") from exc
-        if claims.get("token_type") != ACCESS_TOKEN_TYPE:
-            raise TokenRejected("not an access token")
         return claims
+
+
+def has_claim_types(claims: dict[str, Any]) -> bool:
+    """The claims the denylist reads have the types the auth service issues."""
+    strings = all(isinstance(claims[name], str) for name in ("sub", "jti", "sid"))
+    return strings and isinstance(claims["iat"], int) and not isinstance(claims["iat"], bool)

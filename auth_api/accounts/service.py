@@ -152,7 +152,7 @@ class AccountService:
             )
             raise InvalidCredentials
         await self._limiter.reset(*(rule.key for rule in rules[1:]))
-        opened = self._sessions.open(user, attempt.user_agent)
+        opened = await self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
         event = PendingEvent.create(
             EventType.USER_LOGGED_IN,
@@ -166,7 +166,13 @@ class AccountService:
             },
         )
         record = LoginRecord(
-            user.id, now, event, result.new_hash, opened.session, opened.stale_session_ids
+            user.id,
+            now,
+            event,
+            result.new_hash,
+            opened.session,
+            opened.stale_session_ids,
+            opened.events,
         )
         await self._users.record_login(record)
         self._on_event_recorded(user.id)

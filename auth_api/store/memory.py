@@ -57,7 +57,7 @@ class MemoryUserStore:
         for stale in login.stale_session_ids:
             user.sessions.pop(stale, None)
         user.sessions[login.session.id] = login.session
-        self._outbox.setdefault(login.user_id, []).append(login.event)
+        self._outbox.setdefault(login.user_id, []).extend(login.events)
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         user = self._users.get(user_id)

@@ -113,7 +113,8 @@ class MongoUserStore:
         }
         if login.new_hash is not None:
             changes["password_hash"] = login.new_hash
-        update: Document = {"$set": changes, "$push": {"outbox": login.event.to_document()}}
+        events = [event.to_document() for event in login.events]
+        update: Document = {"$set": changes, "$push": {"outbox": {"$each": events}}}
         if login.stale_session_ids:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
         async with mongo_errors():

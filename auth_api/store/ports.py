@@ -20,6 +20,12 @@ class LoginRecord:
     new_hash: str | None
     session: Session
     stale_session_ids: list[str] = field(default_factory=list)
+    # Recorded after `event`: the `session.revoked` of sessions the login evicted.
+    more_events: list[PendingEvent] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[PendingEvent]:
+        return [self.event, *self.more_events]
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class UserStore(Protocol):
 
     async def record_login(self, login: LoginRecord) -> None:
         """Set the login time (and an upgraded hash), open the session, drop stale ones,
-        and record the event, in one write."""
+        and record the events, in one write."""
 
 
 class SessionStore(Protocol):

@@ -142,6 +142,6 @@ async def test_hs256_tokens_are_never_accepted_by_the_client(
             },
             "guessed-secret-guessed-secret-guessed",
             algorithm="HS256",
-            headers={"kid": "hs-anything"},
+            headers={"kid": "hs-anything", "typ": "at+jwt"},
         )
         assert (await quiz.get("/quiz/next", headers=bearer(forged))).status_code == 401

@@ -107,6 +107,20 @@ async def test_login_drops_stale_sessions(user_store: Store) -> None:
     assert list((await user_store.sessions_of(user.id) or {}).keys()) == [second.id]
 
 
+async def test_a_login_that_evicts_records_both_events_in_order(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    evicted, newest = make_session(), make_session()
+    await user_store.record_login(login_record(user, evicted))
+    logged_in = event(user, EventType.USER_LOGGED_IN)
+    revoked = event(user, EventType.SESSION_REVOKED)
+    record = LoginRecord(user.id, utc_now(), logged_in, None, newest, [evicted.id], [revoked])
+    await user_store.record_login(record)
+    assert list((await user_store.sessions_of(user.id) or {}).keys()) == [newest.id]
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events][-2:] == [logged_in.id, revoked.id]
+
+
 async def test_replace_session_is_a_compare_and_set(user_store: Store) -> None:
     user = make_user()
     await user_store.create(user, event(user))

@@ -44,6 +44,7 @@ POLICY = SessionPolicy(
     reuse_grace=timedelta(seconds=5),
 )
 ACCESS_TTL_SECONDS = 900
+LEEWAY_SECONDS = 10
 
 # Small limits, so reaching them takes a handful of attempts. The IP limit is the larger,
 # as in production, so the (account, address) limit can be reached without it.
@@ -144,7 +145,7 @@ def build_services(
         issuer=ISSUER,
         audience=AUDIENCE,
         ttl_seconds=ACCESS_TTL_SECONDS,
-        leeway_seconds=10,
+        leeway_seconds=LEEWAY_SECONDS,
         clock=clock,
     )
     recorded: list[str] = []
