@@ -68,3 +68,15 @@ stack-status:
 clean:
 	infra/stack down || true
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+# --- Container image (docs/operations.md, "The image") -----------------------------------
+# Built with Docker when an engine answers, else with podman on a Debian base bootstrapped
+# from Debian's packages into .cache/image/ (no image registry needed).
+IMAGE ?= quizauth:local
+.PHONY: image image-test
+
+image: ## Build the container image (IMAGE=quizauth:local) and print its size
+	IMAGE="$(IMAGE)" infra/image/build
+
+image-test: install image ## Run the image against the real servers: health, auth, consumer, read-only root, SIGTERM
+	AUTH_REQUIRE_SERVICES=1 IMAGE="$(IMAGE)" $(UV) run --frozen pytest tests/image -v

@@ -70,6 +70,7 @@ async def test_quiz_profiles_serves_metrics_and_stops_cleanly_on_sigterm(
             metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
         consumer.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(consumer.wait, 15) == 0, log_tail(log)
+    assert "quiz-profiles stopped" in log.read_text(), log_tail(log)
 
     topic = settings.kafka_topic_prefix + "user.registered"
     labels = f'group="{group}",outcome="handled",topic="{topic}"'

@@ -125,3 +125,39 @@ def test_dockerfile_runs_as_non_root_with_a_liveness_healthcheck() -> None:
     assert "uv sync --frozen --no-dev" in dockerfile
     assert re.search(r"^EXPOSE 8000$", dockerfile, re.MULTILINE)
     assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), one list per stage."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages and line and not line.startswith("#"):
+            stages[-1].append(line)
+    return stages
+
+
+def test_dockerfile_pulls_no_image_but_its_base() -> None:
+    """Builds need no registry when the base is given (make image bootstraps one)."""
+    for stage in dockerfile_stages():
+        assert stage[0].split()[1] == "${PYTHON_IMAGE}", stage[0]
+    assert "--from=ghcr.io" not in (REPO / "Dockerfile").read_text()
+
+
+def test_dockerfile_copies_the_sources_after_the_dependencies() -> None:
+    """A source change rebuilds the sources' layer, never the virtualenv's."""
+    runtime = dockerfile_stages()[-1]
+    assert runtime[-1] == "COPY --from=builder /app ./"
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    installs = [i for i in runtime if i.startswith("RUN") and re.search(r"\b(uv|pip)\b", i)]
+    assert installs == [], "the runtime stage installs packages: build tools would stay"
+
+
+def test_the_healthcheck_asks_the_port_the_api_listens_on() -> None:
+    """AUTH_PORT moves both: a host-networked container checks its own API."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^ENV .*AUTH_PORT=8000", dockerfile.replace("\\\n", " "), re.MULTILINE)
+    assert 'os.environ[\\"AUTH_PORT\\"]' in dockerfile
+    assert 'CMD ["python", "-m", "auth_api", "serve"]' in dockerfile
