@@ -122,3 +122,22 @@ def test_dockerfile_runs_as_non_root_with_a_liveness_healthcheck() -> None:
     assert "uv sync --frozen --no-dev" in dockerfile
     assert re.search(r"^EXPOSE 8000$", dockerfile, re.MULTILINE)
     assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
+
+
+def test_api_scales_behind_the_proxy() -> None:
+    # `--scale auth-api=N` needs auth-api to publish no fixed host port; the proxy does.
+    api, proxy = service("auth-api"), service("proxy")
+    assert "ports" not in api
+    assert proxy["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]
+    caddyfile = (REPO / "deploy/compose/Caddyfile").read_text()
+    assert "dynamic a auth-api 8000" in caddyfile
+    assert "respond /metrics 404" in caddyfile
+
+
+def test_api_trusts_forwarded_for_from_the_proxy_network_only() -> None:
+    api, proxy = service("auth-api"), service("proxy")
+    edge_subnet = compose()["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert api["environment"]["AUTH_TRUSTED_PROXIES"] == edge_subnet
+    assert proxy["networks"] == ["edge"]
+    on_edge = {n for n, d in compose()["services"].items() if "edge" in d.get("networks", [])}
+    assert on_edge == {"auth-api", "proxy"}
