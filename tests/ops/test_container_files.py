@@ -90,13 +90,12 @@ def test_kafka_init_creates_every_event_topic_and_its_dlq() -> None:
 
 def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
     config = yaml.safe_load((REPO / "infra/prometheus/prometheus.yml").read_text())
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for s in job["static_configs"]
-        for target in s["targets"]
-    }
-    assert targets == {"auth-api:8000", "quiz-profiles:9102"}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # Every auth-api container, however many were started, from Docker's DNS.
+    assert jobs["auth-api"]["dns_sd_configs"] == [
+        {"names": ["auth-api"], "type": "A", "port": 8000, "refresh_interval": "15s"}
+    ]
+    assert jobs["quiz-profiles"]["static_configs"] == [{"targets": ["quiz-profiles:9102"]}]
     consumer = service("quiz-profiles")["command"]
     assert consumer[consumer.index("--metrics-port") + 1] == "9102"
     assert service("prometheus")["profiles"] == ["ops"]
