@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks format bench stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks validate-manifests format bench stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -41,6 +41,9 @@ typecheck: install
 
 static-checks: install ## docker-compose.yml and the Dockerfile, checked without a Docker engine
 	UV="$(UV)" bash .ci/static-checks
+
+validate-manifests: ## The Kubernetes manifests (deploy/), built and checked against the API types, no cluster
+	bash .ci/validate-manifests
 
 bench: install ## Benchmark the API on the real servers (BENCH_ARGS=--quick for a smoke run)
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)

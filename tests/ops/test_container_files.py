@@ -90,16 +90,14 @@ def test_kafka_init_creates_every_event_topic_and_its_dlq() -> None:
 
 def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
     config = yaml.safe_load((REPO / "infra/prometheus/prometheus.yml").read_text())
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for s in job["static_configs"]
-        for target in s["targets"]
-    }
-    assert targets == {"auth-api:9100", "quiz-profiles:9102"}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # Every auth-api container, however many were started, from Docker's DNS.
+    assert jobs["auth-api"]["dns_sd_configs"] == [
+        {"names": ["auth-api"], "type": "A", "port": 9100, "refresh_interval": "15s"}
+    ]
+    assert jobs["quiz-profiles"]["static_configs"] == [{"targets": ["quiz-profiles:9102"]}]
     api = service("auth-api")["environment"]
     assert api["AUTH_METRICS_PORT"] == "9100"  # the port scraped, served by the API itself
-    assert not any(p.endswith(":9100") for p in service("auth-api")["ports"])
     consumer = service("quiz-profiles")["command"]
     assert consumer[consumer.index("--metrics-port") + 1] == "9102"
     assert service("prometheus")["profiles"] == ["ops"]
@@ -161,3 +159,20 @@ def test_the_healthcheck_asks_the_port_the_api_listens_on() -> None:
     assert re.search(r"^ENV .*AUTH_PORT=8000", dockerfile.replace("\\\n", " "), re.MULTILINE)
     assert 'os.environ[\\"AUTH_PORT\\"]' in dockerfile
     assert 'CMD ["python", "-m", "auth_api", "serve"]' in dockerfile
+def test_api_scales_behind_the_proxy() -> None:
+    # `--scale auth-api=N` needs auth-api to publish no fixed host port; the proxy does.
+    api, proxy = service("auth-api"), service("proxy")
+    assert "ports" not in api
+    assert proxy["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]
+    caddyfile = (REPO / "deploy/compose/Caddyfile").read_text()
+    assert "dynamic a auth-api 8000" in caddyfile
+    assert "respond /metrics 404" in caddyfile
+
+
+def test_api_trusts_forwarded_for_from_the_proxy_network_only() -> None:
+    api, proxy = service("auth-api"), service("proxy")
+    edge_subnet = compose()["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert api["environment"]["AUTH_TRUSTED_PROXIES"] == edge_subnet
+    assert proxy["networks"] == ["edge"]
+    on_edge = {n for n, d in compose()["services"].items() if "edge" in d.get("networks", [])}
+    assert on_edge == {"auth-api", "proxy"}
