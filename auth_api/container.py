@@ -23,6 +23,7 @@ from auth_api.events.publisher import (
 from auth_api.events.relay import OutboxRelay
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import (
@@ -69,6 +70,7 @@ class Container:
     settings: Settings
     backends: Backends
     hasher: PasswordHasher
+    strength: StrengthChecker
     services: Services
     relay: OutboxRelay
     _relay_task: asyncio.Task[None] | None = None
@@ -85,6 +87,7 @@ class Container:
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+        self.strength.close()
 
     async def _stop_relay(self, task: asyncio.Task[None]) -> None:
         # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
@@ -197,6 +200,7 @@ def session_policy(settings: Settings) -> SessionPolicy:
 def build_container(settings: Settings) -> Container:
     backends = embedded_backends() if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
+    strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings)
     relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
     sessions = SessionService(
@@ -215,6 +219,7 @@ def build_container(settings: Settings) -> Container:
         rate_limits(settings),
         on_event_recorded=relay.notify,
         profiles=ProfileCache(settings.profile_cache_seconds),
+        strength=strength,
     )
     services = Services(
         accounts=accounts,
@@ -223,4 +228,4 @@ def build_container(settings: Settings) -> Container:
         codec=codec,
         introspection_clients=parse_clients(settings.introspection_clients),
     )
-    return Container(settings, backends, hasher, services, relay)
+    return Container(settings, backends, hasher, strength, services, relay)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auth_api.accounts.emails import login_key, normalize_email
+from auth_api.accounts.emails import login_key, new_account_email
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.errors import (
     FieldProblem,
@@ -24,6 +24,7 @@ from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
+from auth_api.passwords.strength import StrengthChecker, personal_words
 from auth_api.security.stores import LimitRule, RateLimiter
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.ports import LoginRecord, UserStore
@@ -71,9 +72,11 @@ class AccountService:
         limits: RateLimits,
         on_event_recorded: Callable[[str], None],
         profiles: ProfileCache,
+        strength: StrengthChecker,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._clock = clock
+        self._strength = strength
         self._users = users
         self._profiles = profiles
         self._hasher = hasher
@@ -84,9 +87,11 @@ class AccountService:
 
     async def register(self, form: Registration, client_ip: str) -> User:
         try:
-            email_normalized = normalize_email(form.email)
+            email_normalized = new_account_email(form.email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
+        # The free rules first; the strength estimate costs CPU, so it comes after the
+        # throttle, and every attempt that reaches it counts against the limit.
         if problems := password_problems(form.password, email_normalized):
             raise WeakPassword(problems)
         limits = self._limits
@@ -94,6 +99,9 @@ class AccountService:
             f"register:ip:{client_ip}", limits.register_ip, limits.register_window_seconds
         )
         await self._throttle([rule])
+        inputs = personal_words(email_normalized, form.display_name)
+        if problems := await self._strength.problems(form.password, inputs):
+            raise WeakPassword(problems)
         user = await self._new_user(form, email_normalized)
         event = PendingEvent.create(
             EventType.USER_REGISTERED,
