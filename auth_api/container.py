@@ -24,6 +24,7 @@ from auth_api.events.relay import OutboxRelay
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import (
@@ -70,6 +71,7 @@ class Container:
     settings: Settings
     backends: Backends
     hasher: PasswordHasher
+    strength: StrengthChecker
     services: Services
     relay: OutboxRelay
     _relay_task: asyncio.Task[None] | None = None
@@ -86,6 +88,7 @@ class Container:
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+        self.strength.close()
 
     async def _stop_relay(self, task: asyncio.Task[None]) -> None:
         # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
@@ -207,6 +210,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
     the in-process stores' windows. Tests pass a clock they move by hand."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
+    strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings, clock)
     relay = OutboxRelay(
         backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
@@ -229,6 +233,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         on_event_recorded=relay.notify,
         profiles=ProfileCache(settings.profile_cache_seconds),
         clock=clock,
+        strength=strength,
     )
     services = Services(
         accounts=accounts,
@@ -242,4 +247,4 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_window_seconds,
         ),
     )
-    return Container(settings, backends, hasher, services, relay)
+    return Container(settings, backends, hasher, strength, services, relay)
