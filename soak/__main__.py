@@ -18,9 +18,10 @@ from pathlib import Path
 
 import httpx
 
+from infra.stack_lib.api import REPO, PrivateServers
 from soak.load import Ledger, Load, Pacer
 from soak.report import print_summary
-from soak.servers import REPO, ApiProcess, PrivateStack
+from soak.servers import SERVER_NAMES, ApiProcess
 from soak.verify import Findings, verify, wait_for_drain
 
 MAX_SECONDS, MAX_CONCURRENCY, MAX_RATE = 3600, 200, 1000
@@ -56,11 +57,11 @@ def parse_args(argv: list[str]) -> SoakConfig:
     )
 
 
-def api_environment(stack: PrivateStack, tag: str) -> dict[str, str]:
+def api_environment(stack: PrivateServers, tag: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
     return {
         **inherited,
-        **stack.urls,
+        **stack.client_env(),
         "AUTH_ENV": "test",
         "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
         "AUTH_MONGO_DB": f"soak_{tag}",
@@ -79,7 +80,7 @@ def say(message: str) -> None:
     print(f"[soak] {message}", file=sys.stderr, flush=True)
 
 
-async def restart_kafka(stack: PrivateStack, cfg: SoakConfig, ledger: Ledger) -> list[str]:
+async def restart_kafka(stack: PrivateServers, cfg: SoakConfig, ledger: Ledger) -> list[str]:
     await asyncio.sleep(cfg.kafka_down_at)
     say(f"t={ledger.elapsed():.0f}s stopping Kafka")
     await asyncio.to_thread(stack.stop, "kafka")
@@ -93,7 +94,7 @@ async def restart_kafka(stack: PrivateStack, cfg: SoakConfig, ledger: Ledger) ->
 
 
 async def run_load(
-    api: ApiProcess, stack: PrivateStack, cfg: SoakConfig
+    api: ApiProcess, stack: PrivateServers, cfg: SoakConfig
 ) -> tuple[Ledger, list[str]]:
     ledger = Ledger()
     limits = httpx.Limits(max_connections=cfg.concurrency)
@@ -108,7 +109,7 @@ async def run_load(
 
 
 async def soak(cfg: SoakConfig, state: Path) -> int:
-    stack = PrivateStack(state / "stack")
+    stack = PrivateServers(SERVER_NAMES, state / "stack")
     env = api_environment(stack, uuid.uuid4().hex[:10])
     api = ApiProcess(env, state / "api.log")
     try:

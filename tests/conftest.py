@@ -24,8 +24,8 @@ from redis.asyncio import Redis
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
+from infra.stack_lib.api import PrivateServer
 from tests.support.logs import CapturedLogs
-from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers, find_servers
 
 TEST_SECRET = secrets.token_urlsafe(48)

@@ -8,12 +8,20 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import probes
 from .proc import StackError, log, run_tool
+
+NAMES = ("redis", "mongo", "kafka")
+# What the service reads to find each server.
+CLIENT_VARIABLES = {
+    "mongo": "AUTH_MONGO_URL",
+    "redis": "AUTH_REDIS_URL",
+    "kafka": "AUTH_KAFKA_BOOTSTRAP",
+}
 
 
 @dataclass(frozen=True)
@@ -26,16 +34,21 @@ class Settings:
     kafka_port: int
     kafka_controller_port: int
 
+    def client_env(self) -> dict[str, str]:
+        """The service's settings for these servers, by variable name."""
+        urls = {
+            "mongo": f"mongodb://127.0.0.1:{self.mongo_port}",
+            "redis": f"redis://127.0.0.1:{self.redis_port}/0",
+            "kafka": f"127.0.0.1:{self.kafka_port}",
+        }
+        return {CLIENT_VARIABLES[name]: url for name, url in urls.items()}
+
     def env_line(self) -> str:
-        return (
-            f"export AUTH_MONGO_URL=mongodb://127.0.0.1:{self.mongo_port}"
-            f" AUTH_REDIS_URL=redis://127.0.0.1:{self.redis_port}/0"
-            f" AUTH_KAFKA_BOOTSTRAP=127.0.0.1:{self.kafka_port}"
-        )
+        return "export " + " ".join(f"{var}={url}" for var, url in self.client_env().items())
 
 
-def _port_from_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
+def _port_from_env(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "")
     if not raw:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
@@ -43,17 +56,19 @@ def _port_from_env(name: str, default: int) -> int:
     return int(raw)
 
 
-def load_settings(repo: Path) -> Settings:
+def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settings:
     cache = repo / ".cache"
-    kafka_port = _port_from_env("AUTH_STACK_KAFKA_PORT", 9092)
+    kafka_port = _port_from_env(environ, "AUTH_STACK_KAFKA_PORT", 9092)
     return Settings(
         repo=repo,
         cache=cache,
-        state=Path(os.environ.get("AUTH_STACK_DIR") or cache / "stack").resolve(),
-        mongo_port=_port_from_env("AUTH_STACK_MONGO_PORT", 27017),
-        redis_port=_port_from_env("AUTH_STACK_REDIS_PORT", 6379),
+        state=Path(environ.get("AUTH_STACK_DIR") or cache / "stack").resolve(),
+        mongo_port=_port_from_env(environ, "AUTH_STACK_MONGO_PORT", 27017),
+        redis_port=_port_from_env(environ, "AUTH_STACK_REDIS_PORT", 6379),
         kafka_port=kafka_port,
-        kafka_controller_port=_port_from_env("AUTH_STACK_KAFKA_CONTROLLER_PORT", kafka_port + 1),
+        kafka_controller_port=_port_from_env(
+            environ, "AUTH_STACK_KAFKA_CONTROLLER_PORT", kafka_port + 1
+        ),
     )
 
 
