@@ -65,7 +65,7 @@ def run(cfg: BenchConfig) -> tuple[Context, dict[str, Any]]:
             Stack().stop(*started_here)
     conditions |= {
         "load_average_after": load_average(),
-        "servers": f"FerretDB and Kafka from infra/stack; a private Redis on port {redis.port}",
+        "servers": f"mongo and Kafka from infra/stack; a private Redis on port {redis.port}",
         "servers_started_by_this_run": started_here,
     }
     return ctx, conditions

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .lifecycle import running
 from .proc import wait_until
-from .servers import CLIENT_VARIABLES, NAMES, Server, Settings, all_servers, load_settings
+from .servers import all_servers
+from .spec import CLIENT_VARIABLES, NAMES, Server, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "infra" / "stack"
@@ -106,19 +107,27 @@ class Stack:
 class PrivateServer:
     """A server of the caller's own on free ports, in `state_dir`, for runs that stop
     and restart it without disturbing the shared stack. Ports in `taken` are avoided;
-    the ones picked join it, so servers sharing the set never pick the same port."""
+    the ones picked join it, so servers sharing the set never pick the same port.
+    `settings` are further AUTH_STACK_* variables, e.g. AUTH_STACK_MONGO_BACKEND."""
 
-    def __init__(self, name: str, state_dir: Path, taken: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        state_dir: Path,
+        taken: set[int] | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self._state_dir = state_dir
         self._taken = set() if taken is None else taken
+        self._settings = dict(settings or {})
         self._started_once = False
         self.stack = self._with_free_ports()
 
     def _with_free_ports(self) -> Stack:
         variables = [var for var, _ in Stack().server(self.name).ports]
         ports = {var: str(free_port(self._taken)) for var in variables}
-        return Stack({"AUTH_STACK_DIR": str(self._state_dir), **ports})
+        return Stack({**self._settings, "AUTH_STACK_DIR": str(self._state_dir), **ports})
 
     @property
     def port(self) -> int:

@@ -18,7 +18,7 @@ from .proc import (
     wait_until,
     write_pidfile,
 )
-from .servers import Server, Settings
+from .spec import Server, Settings
 
 
 def running(srv: Server) -> PidRecord | None:

@@ -17,7 +17,8 @@ from infra.stack_lib.api import (
     stop_process,
     wait_until_answering,
 )
-from infra.stack_lib.servers import NAMES
+from infra.stack_lib.proc import StackError
+from infra.stack_lib.spec import NAMES
 
 
 def python(code: str) -> subprocess.Popen[bytes]:
@@ -58,6 +59,25 @@ def test_the_env_line_reads_back_as_the_client_settings(tmp_path: Path) -> None:
     stack = Stack({"AUTH_STACK_DIR": str(tmp_path), "AUTH_STACK_MONGO_PORT": "27999"})
     assert parse_env_line(stack.settings.env_line()) == stack.client_env()
     assert stack.client_env(["mongo"]) == {"AUTH_MONGO_URL": "mongodb://127.0.0.1:27999"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("AUTH_STACK_MONGO_HEAP", "lots", "not a heap size"),
+        ("AUTH_STACK_MONGO_HEAP", "0m", "not a heap size"),
+        ("AUTH_STACK_MONGO_BACKEND", "sqlite", "not one of memory, h2"),
+        ("AUTH_STACK_REDIS_PORT", "70000", "not a TCP port"),
+    ],
+)
+def test_a_bad_setting_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
+    with pytest.raises(StackError, match=f"{variable}='{value}' is {complaint}"):
+        _ = Stack({variable: value}).settings
+
+
+def test_the_mongo_defaults_are_a_bounded_heap_in_memory() -> None:
+    settings = Stack({"AUTH_STACK_MONGO_HEAP": "", "AUTH_STACK_MONGO_BACKEND": ""}).settings
+    assert (settings.mongo_heap, settings.mongo_backend) == ("512m", "memory")
 
 
 def test_nothing_runs_in_a_fresh_state_directory(tmp_path: Path) -> None:
