@@ -110,20 +110,23 @@ async def run_load(
 
 async def soak(cfg: SoakConfig, state: Path) -> int:
     stack = PrivateServers(SERVER_NAMES, state / "stack")
-    env = api_environment(stack, uuid.uuid4().hex[:10])
-    api = ApiProcess(env, state / "api.log")
+    say(f"starting private Redis, MongoDB and Kafka under {state}")
     try:
-        say(f"starting private Redis, MongoDB and Kafka under {state}")
         stack.start()
-        api.start()
-        say(
-            f"{cfg.concurrency} virtual users, {cfg.rate:g} requests/s,"
-            f" for {cfg.seconds:.0f}s against {api.base_url}"
-        )
-        ledger, timeline = await run_load(api, stack, cfg)
-        findings = await check(api, env, ledger, cfg.drain_seconds)
+        # Only now are the ports settled: a start that failed retries on other ports.
+        env = api_environment(stack, uuid.uuid4().hex[:10])
+        api = ApiProcess(env, state / "api.log")
+        try:
+            api.start()
+            say(
+                f"{cfg.concurrency} virtual users, {cfg.rate:g} requests/s,"
+                f" for {cfg.seconds:.0f}s against {api.base_url}"
+            )
+            ledger, timeline = await run_load(api, stack, cfg)
+            findings = await check(api, env, ledger, cfg.drain_seconds)
+        finally:
+            api.stop()
     finally:
-        api.stop()
         stack.stop()  # every server, whatever started
     return print_summary(ledger, findings, timeline)
 

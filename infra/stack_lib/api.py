@@ -108,7 +108,8 @@ class PrivateServer:
     """A server of the caller's own on free ports, in `state_dir`, for runs that stop
     and restart it without disturbing the shared stack. Ports in `taken` are avoided;
     the ones picked join it, so servers sharing the set never pick the same port.
-    `settings` are further AUTH_STACK_* variables, e.g. AUTH_STACK_MONGO_BACKEND."""
+    `settings` are further AUTH_STACK_* variables, e.g. AUTH_STACK_MONGO_BACKEND.
+    Read `port` and `url` after start(): a failed first start retries on other ports."""
 
     def __init__(
         self,

@@ -8,12 +8,14 @@ import shutil
 from .proc import (
     PidRecord,
     StackError,
+    child_alive,
     is_ours,
     log,
     port_is_free,
     read_pidfile,
     start,
     stop,
+    stop_child,
     tail,
     wait_until,
     write_pidfile,
@@ -39,34 +41,39 @@ def _check_ports(servers: list[Server]) -> None:
                 )
 
 
-def _launch(srv: Server) -> None:
+def _launch(srv: Server) -> int:
     srv.workdir.mkdir(parents=True, exist_ok=True)
     srv.pidfile.unlink(missing_ok=True)  # stale: its process is gone
     pid = start(srv.command(), srv.workdir, srv.logfile)
     write_pidfile(srv.pidfile, PidRecord(pid=pid, port=srv.port))
     log(f"{srv.name}: started pid {pid} on port {srv.port}")
+    return pid
 
 
 def _log_excerpt(srv: Server) -> str:
     return f"last lines of {srv.logfile}:\n{tail(srv.logfile)}"
 
 
-def _await_ready(srv: Server) -> None:
-    """Wait for a real answer; on failure kill the server and show its log."""
-    record = running(srv)
+def _await_ready(srv: Server, launched: int | None) -> None:
+    """Wait for a real answer; on failure kill the server and show its log. `launched`
+    is the pid if this command just started it: a child, whose liveness is certain."""
+    record = running(srv) if launched is None else PidRecord(pid=launched, port=srv.port)
     if record is None:
         raise StackError(f"{srv.name}: exited at once; {_log_excerpt(srv)}")
     pid = record.pid
 
     def alive() -> bool:
-        return is_ours(pid, srv.marker, srv.workdir)
+        return child_alive(pid) if launched is not None else is_ours(pid, srv.marker, srv.workdir)
 
     wait_until(lambda: not alive() or srv.probe(record.port), srv.ready_timeout)
     if alive() and srv.probe(record.port):
         log(f"{srv.name}: healthy (pid {pid}, port {record.port})")
         return
     reason = "exited during startup" if not alive() else f"not ready after {srv.ready_timeout:.0f}s"
-    stop(pid, srv.marker, srv.workdir)
+    if launched is not None:
+        stop_child(pid)
+    else:
+        stop(pid, srv.marker, srv.workdir)
     srv.pidfile.unlink(missing_ok=True)
     raise StackError(f"{srv.name}: {reason}; {_log_excerpt(srv)}")
 
@@ -91,10 +98,9 @@ def bring_up(servers: list[Server]) -> None:
     _check_ports(pending)
     for srv in pending:
         srv.provision()
-    for srv in pending:
-        _launch(srv)
+    launched = {srv.name: _launch(srv) for srv in pending}
     for srv in servers:
-        _await_ready(srv)
+        _await_ready(srv, launched.get(srv.name))
 
 
 def take_down(servers: list[Server]) -> None:
