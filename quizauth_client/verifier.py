@@ -10,10 +10,9 @@ from typing import Any
 
 import jwt
 from jwt import PyJWK
-from redis.exceptions import RedisError
 
+from quizauth_client.denylist import Denylist, DenylistUnavailable
 from quizauth_client.jwks import JwksCache, JwksUnavailable
-from quizauth_client.revocation import Denylist
 from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, access_token_kid
 
 # Far above any token the auth service issues (as its own limit).
@@ -22,7 +21,8 @@ MAX_TOKEN_LENGTH = 4096
 
 class TokenRejected(Exception):
     """Not a valid, live access token. `unavailable` when that could not be decided (the
-    denylist or the key set could not be read): a 503 to retry, not a 401."""
+    revocations or the key set could not be read, or are too far behind): a 503 to
+    retry, not a 401."""
 
     def __init__(self, reason: str, unavailable: bool = False) -> None:
         super().__init__(reason)
@@ -59,7 +59,7 @@ class TokenVerifier:
             revoked = await self._denylist.is_revoked(
                 claims["jti"], claims["sub"], claims["sid"], claims["iat"]
             )
-        except (RedisError, OSError) as exc:
+        except (DenylistUnavailable, OSError) as exc:
             # Fail closed: a token whose revocation cannot be checked is not accepted.
             raise TokenRejected("revocation check unavailable", unavailable=True) from exc
         if revoked:
