@@ -2,27 +2,34 @@
 revocation checked in the auth service's Redis denylist (RedisDenylist), or kept from
 its revocation events on Kafka (EventsDenylist). No shared secret needed.
 
-Each revocation source is imported only when named, so a quiz service needs redis-py
-only for the Redis mode and aiokafka only for the events mode."""
+The names below are imported on first use, not with the package: a quiz service needs
+redis-py only for the Redis mode, and aiokafka only for the events mode."""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
-from quizauth_client.denylist import Denylist, DenylistUnavailable
-from quizauth_client.dependency import require_user
-from quizauth_client.jwks import JwksCache, JwksUnavailable
-from quizauth_client.verifier import AuthenticatedUser, TokenRejected, TokenVerifier
-
 if TYPE_CHECKING:
+    from quizauth_client.denylist import Denylist, DenylistUnavailable
+    from quizauth_client.dependency import require_user
     from quizauth_client.events_mode import EventsDenylist, EventsModeSettings
+    from quizauth_client.jwks import JwksCache, JwksUnavailable
     from quizauth_client.revocation import RedisDenylist
+    from quizauth_client.verifier import AuthenticatedUser, TokenRejected, TokenVerifier
 
-_LAZY = {
-    "EventsDenylist": "quizauth_client.events_mode",
-    "EventsModeSettings": "quizauth_client.events_mode",
-    "RedisDenylist": "quizauth_client.revocation",
+_MODULE_OF = {
+    "AuthenticatedUser": "verifier",
+    "Denylist": "denylist",
+    "DenylistUnavailable": "denylist",
+    "EventsDenylist": "events_mode",
+    "EventsModeSettings": "events_mode",
+    "JwksCache": "jwks",
+    "JwksUnavailable": "jwks",
+    "RedisDenylist": "revocation",
+    "TokenRejected": "verifier",
+    "TokenVerifier": "verifier",
+    "require_user": "dependency",
 }
 
 __all__ = [
@@ -41,7 +48,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

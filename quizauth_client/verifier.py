@@ -5,6 +5,7 @@ the outcome is an AuthenticatedUser or a TokenRejected, never another exception.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ class TokenVerifier:
             revoked = await self._denylist.is_revoked(
                 claims["jti"], claims["sub"], claims["sid"], claims["iat"]
             )
-        except (DenylistUnavailable, OSError) as exc:
+        except Exception as exc:
+            if not is_unavailability(exc):
+                raise
             # Fail closed: a token whose revocation cannot be checked is not accepted.
             raise TokenRejected("revocation check unavailable", unavailable=True) from exc
         if revoked:
@@ -95,6 +98,17 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise TokenRejected("invalid token") from exc
         return claims
+
+
+def is_unavailability(error: Exception) -> bool:
+    """The revocation source could not answer: it says so (DenylistUnavailable), or a
+    connection failed, or redis-py raised for a source on Redis. redis-py is looked up
+    only among the modules already loaded: the events mode does not need it installed,
+    and a RedisError can only come from a process that imported it."""
+    if isinstance(error, (DenylistUnavailable, OSError)):
+        return True
+    redis_errors = sys.modules.get("redis.exceptions")
+    return redis_errors is not None and isinstance(error, redis_errors.RedisError)
 
 
 def has_claim_types(claims: dict[str, Any]) -> bool:
