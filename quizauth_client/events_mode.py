@@ -185,6 +185,10 @@ class EventsDenylist:
                 await self._consume(consumer)
             except (KafkaError, OSError) as exc:
                 log.warning("events mode: consumer failed (%r); retrying in %.1fs", exc, backoff)
+            except Exception:
+                # Anything else must not end the following for good (checks would answer
+                # 503 for the rest of the process's life): say so loudly, and start over.
+                log.exception("events mode: unexpected failure; retrying in %.1fs", backoff)
             finally:
                 with contextlib.suppress(KafkaError, OSError):
                     await consumer.stop()
