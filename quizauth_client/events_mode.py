@@ -109,6 +109,7 @@ class EventsDenylist:
         self._deny = DenySet(settings.keep_seconds)
         self._freshness = Freshness(clock)
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0  # in a row, for the pause before the next consumer
         self._pruned_at = 0.0
         self._warned_at = -math.inf
         self._current = asyncio.Event()  # set while ready, as the consumer last saw it
@@ -175,25 +176,29 @@ class EventsDenylist:
     async def _follow(self) -> None:
         """Consume for as long as the app lives; a broken consumer is replaced after a
         pause. Whatever happens, what was learnt stays, and so does its age."""
-        backoff = 0.5
         while True:
-            consumer = self._new_consumer()
+            pause = min(10.0, 0.5 * 2**self._failures)
+            self._failures += 1
             try:
-                await consumer.start()
-                await self._seek_to_window(consumer)
-                backoff = 0.5
-                await self._consume(consumer)
+                await self._follow_once()
             except (KafkaError, OSError) as exc:
-                log.warning("events mode: consumer failed (%r); retrying in %.1fs", exc, backoff)
+                log.warning("events mode: consumer failed (%r); retrying in %.1fs", exc, pause)
             except Exception:
                 # Anything else must not end the following for good (checks would answer
                 # 503 for the rest of the process's life): say so loudly, and start over.
-                log.exception("events mode: unexpected failure; retrying in %.1fs", backoff)
-            finally:
-                with contextlib.suppress(KafkaError, OSError):
-                    await consumer.stop()
-            await asyncio.sleep(backoff)
-            backoff = min(10.0, backoff * 2)
+                log.exception("events mode: unexpected failure; retrying in %.1fs", pause)
+            await asyncio.sleep(pause)
+
+    async def _follow_once(self) -> None:
+        consumer = self._new_consumer()
+        try:
+            await consumer.start()
+            await self._seek_to_window(consumer)
+            self._failures = 0  # it started: the next failure waits the shortest pause
+            await self._consume(consumer)
+        finally:
+            with contextlib.suppress(KafkaError, OSError):
+                await consumer.stop()
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         options: dict[str, Any] = {
