@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import datetime
 
 from auth_api.errors import EmailAlreadyRegistered
@@ -74,7 +75,12 @@ class MemoryUserStore:
         return True
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
         user = self._users.get(user_id)
         if user is None:
@@ -84,7 +90,7 @@ class MemoryUserStore:
             return False
         for session in ended:
             user.sessions[session.id] = session
-        self._outbox.setdefault(user_id, []).append(event)
+        self._outbox.setdefault(user_id, []).extend([event, *more_events])
         return True
 
     async def pending(self, limit: int) -> list[UserEvents]:

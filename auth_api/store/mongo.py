@@ -4,7 +4,7 @@ so neither can exist without the other, without multi-document transactions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -134,13 +134,20 @@ class MongoUserStore:
         return result.modified_count == 1
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
         guard: Document = {"_id": user_id}
         if only_if_active:
             guard.update({f"sessions.{s.id}.revoked_at": None for s in ended})
-        changes = {f"sessions.{s.id}": session_to_document(s) for s in ended}
-        update = {"$set": changes, "$push": {"outbox": event.to_document()}}
+        events = [e.to_document() for e in (event, *more_events)]
+        update: Document = {"$push": {"outbox": {"$each": events}}}
+        if ended:  # an empty $set is an error on older servers
+            update["$set"] = {f"sessions.{s.id}": session_to_document(s) for s in ended}
         async with mongo_errors():
             result = await self._users.update_one(guard, update)
         return result.modified_count == 1

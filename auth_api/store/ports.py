@@ -3,6 +3,7 @@ both implement it, and one contract test suite runs against each."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -64,10 +65,16 @@ class SessionStore(Protocol):
         `expected_hash` as its refresh hash and is not revoked. The refresh race's arbiter."""
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
-        """Store the ended sessions and record the event in one write. With
-        `only_if_active`, nothing is written unless the (single) session is still active."""
+        """Store the ended sessions (possibly none) and record the event, then
+        `more_events`, in one write. With `only_if_active`, nothing is written unless the
+        (single) session is still active."""
 
 
 class Outbox(Protocol):
