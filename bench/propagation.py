@@ -23,8 +23,9 @@ from pymongo import MongoClient
 
 from bench.httpconn import Connection
 from bench.report import ScenarioResult
-from bench.servers import STATE, ApiProcess, free_port
+from bench.servers import STATE, ApiProcess
 from bench.stats import latency_summary
+from infra.stack_lib.api import free_port
 
 # The quiz app's modes, in the order they are reported (bench.quizapp.MODES).
 QUIZ_MODES = ("redis", "events")

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from auth_api.security.memory_stores import MemoryRevocationStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.keys import KeySet, asymmetric_key, generate_private_key
+from infra.stack_lib.api import free_port
 from quizauth_client import (
     AuthenticatedUser,
     Denylist,
@@ -32,7 +33,6 @@ from quizauth_client import (
     require_user,
 )
 from tests.support.forgery import b64, parts
-from tests.support.private_stack import free_port
 
 ISS, AUD = "quizauth", "quiz-services"
 JWKS_URL = "http://auth.test/.well-known/jwks.json"
