@@ -21,6 +21,7 @@ from auth_api.events.publisher import (
     UnreachablePublisher,
 )
 from auth_api.events.relay import OutboxRelay
+from auth_api.health.service import BacklogGauge
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
 from auth_api.security.fallback import FallbackRateLimiter
@@ -71,6 +72,7 @@ class Container:
     hasher: PasswordHasher
     services: Services
     relay: OutboxRelay
+    backlog: BacklogGauge
     _relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -199,13 +201,19 @@ def build_container(settings: Settings) -> Container:
     hasher = build_hasher(settings)
     codec = build_codec(settings)
     relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
+    backlog = BacklogGauge(backends.outbox)
+
+    def event_recorded(user_id: str) -> None:
+        relay.notify(user_id)
+        backlog.invalidate()  # this process's next reading shows the event
+
     sessions = SessionService(
         backends.sessions,
         codec,
         backends.revocations,
         session_policy(settings),
         settings.refresh_rotation_key,
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
     )
     accounts = AccountService(
         backends.users,
@@ -213,7 +221,7 @@ def build_container(settings: Settings) -> Container:
         sessions,
         backends.limiter,
         rate_limits(settings),
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         profiles=ProfileCache(settings.profile_cache_seconds),
     )
     services = Services(
@@ -223,4 +231,4 @@ def build_container(settings: Settings) -> Container:
         codec=codec,
         introspection_clients=parse_clients(settings.introspection_clients),
     )
-    return Container(settings, backends, hasher, services, relay)
+    return Container(settings, backends, hasher, services, relay, backlog)

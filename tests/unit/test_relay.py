@@ -13,7 +13,7 @@ from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.store.memory import MemoryUserStore
-from auth_api.store.ports import UserEvents
+from auth_api.store.ports import PendingPage
 
 
 def user(email: str) -> User:
@@ -80,9 +80,9 @@ class CountingStore(MemoryUserStore):
         super().__init__()
         self.sweeps = 0
 
-    async def pending(self, limit: int) -> list[UserEvents]:
+    async def pending_page(self, limit: int, after: str = "") -> PendingPage:
         self.sweeps += 1
-        return await super().pending(limit)
+        return await super().pending_page(limit, after)
 
 
 async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
