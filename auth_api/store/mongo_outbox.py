@@ -124,7 +124,7 @@ class MongoOutbox:
         marker = await self._markers.find_one_and_update(
             {"_id": user_id},
             {"$inc": {"n": -removed}, "$max": {"since": last_removed}},
-            projection={"v": 1, "n": 1},
+            # No projection: FerretDB refuses one here, and a marker is four fields.
             return_document=ReturnDocument.AFTER,
         )
         if marker is not None and marker.get("n", 0) <= 0:
