@@ -20,7 +20,7 @@ from auth_api.events.publisher import (
     MemoryPublisher,
     UnreachablePublisher,
 )
-from auth_api.events.relay import OutboxRelay
+from auth_api.events.relay import OutboxRelay, RelayTuning
 from auth_api.health.service import BacklogGauge
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
@@ -200,7 +200,8 @@ def build_container(settings: Settings) -> Container:
     backends = embedded_backends() if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
     codec = build_codec(settings)
-    relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix)
+    tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
+    relay = OutboxRelay(backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning)
     backlog = BacklogGauge(backends.outbox)
 
     def event_recorded(user_id: str) -> None:
