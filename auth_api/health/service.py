@@ -27,7 +27,10 @@ class BacklogGauge:
     """The outbox backlog as /health/ready and /metrics show it. One reading reads at
     most `max_users` pending markers, and serves every caller for `ttl_seconds` unless
     this process recorded an event since (`invalidate`): anonymous callers cannot make
-    the store read more often than that. A failed reading is kept as long."""
+    the store read more often than that. A failed reading is kept as long. A reading
+    that hit the bound (an incident: Kafka away for a while) is kept five times longer,
+    events or not: finding its oldest event sorts the markers on servers without a
+    usable index."""
 
     def __init__(
         self,
@@ -45,7 +48,10 @@ class BacklogGauge:
         self._read_at = float("-inf")
 
     def invalidate(self) -> None:
-        self._read_at = float("-inf")
+        """This process recorded an event: read again at the next call, unless the last
+        reading hit the bound, which one more event does not change."""
+        if self._reading is None or self._reading.complete:
+            self._read_at = float("-inf")
 
     async def read(self) -> OutboxBacklog:
         """Raises DependencyUnavailable when the store cannot be read."""
@@ -58,13 +64,17 @@ class BacklogGauge:
 
     async def _cached_reading(self) -> BacklogReading | None:
         async with self._lock:  # concurrent callers share one reading
-            if self._clock.monotonic() - self._read_at >= self._ttl:
+            if self._clock.monotonic() - self._read_at >= self._current_ttl():
                 try:
                     self._reading = await self._outbox.read_backlog(self._max_users)
                 except DependencyUnavailable:
                     self._reading = None
                 self._read_at = self._clock.monotonic()
             return self._reading
+
+    def _current_ttl(self) -> float:
+        incomplete = self._reading is not None and not self._reading.complete
+        return self._ttl * 5 if incomplete else self._ttl
 
 
 @dataclass

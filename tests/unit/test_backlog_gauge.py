@@ -94,3 +94,17 @@ async def test_an_unreadable_backlog_is_not_read_again_within_the_ttl() -> None:
             await gauge.read()
     assert len(store.readings) == 1
     assert await outbox_status(gauge, max_age_seconds=300) == {"status": "unknown"}
+
+
+async def test_a_reading_at_the_bound_is_kept_longer_events_or_not() -> None:
+    store, clock = CountingStore(), SteppedClock()
+    await register(store, 3, at=clock.now())
+    gauge = BacklogGauge(store, ttl_seconds=2, max_users=2, clock=clock)
+    assert not (await gauge.read()).complete
+    clock.seconds = 9.0
+    gauge.invalidate()
+    await gauge.read()
+    assert len(store.readings) == 1
+    clock.seconds = 10.0
+    await gauge.read()
+    assert len(store.readings) == 2
