@@ -61,7 +61,6 @@ class OutboxRelay:
         self._hinted: set[str] = set()
         self._last_sweep = float("-inf")
         self._last_backstop = float("-inf")
-        self._sweep_after = ""  # where the next sweep resumes among the markers
         self._topics_ready = False
         self._stopping = False
         self.published = 0
@@ -131,15 +130,14 @@ class OutboxRelay:
         await self._deliver_all([b for b in batches if b is not None])
 
     async def drain_once(self) -> int:
-        """Deliver one page of the marked users, resuming where the last page ended; the
-        number of events delivered."""
+        """Deliver one page of the marked users; the number of events delivered. Their
+        markers go with their events, so the next page holds the next users; a user
+        whose delivery fails holds back no other in its page."""
         await self._ensure_topics()
-        page = await self._outbox.pending_page(self._tuning.batch_users, self._sweep_after)
+        page = await self._outbox.pending_page(self._tuning.batch_users)
         delivered = await self._deliver_all(page.batches)
-        # Only after the page went through: a failed page is read again.
-        self._sweep_after = page.next_after or ""
-        if page.next_after is not None:
-            self._last_sweep = float("-inf")  # a full page: more may wait, sweep on now
+        if page.full:
+            self._last_sweep = float("-inf")  # more may wait: sweep on now
         return delivered
 
     async def _deliver_all(self, batches: list[UserEvents]) -> int:

@@ -132,8 +132,8 @@ class MemoryUserStore:
     async def pending(self, limit: int) -> list[UserEvents]:
         return self._outbox.pending_page(limit).batches
 
-    async def pending_page(self, limit: int, after: str = "") -> PendingPage:
-        return self._outbox.pending_page(limit, after)
+    async def pending_page(self, limit: int) -> PendingPage:
+        return self._outbox.pending_page(limit)
 
     async def restore_markers(self, limit: int, after: str = "") -> str | None:
         return self._outbox.restore_markers(limit, after)

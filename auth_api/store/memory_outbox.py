@@ -31,8 +31,8 @@ class MemoryOutbox:
         else:
             marker.v, marker.n, marker.since = event.id, marker.n + 1, min(marker.since, event.time)
 
-    def pending_page(self, limit: int, after: str = "") -> PendingPage:
-        user_ids = sorted(uid for uid in self.markers if uid > after)[:limit]
+    def pending_page(self, limit: int) -> PendingPage:
+        user_ids = list(itertools.islice(self.markers, limit))
         batches = []
         for user_id in user_ids:
             events = self.events.get(user_id)
@@ -40,8 +40,7 @@ class MemoryOutbox:
                 batches.append(UserEvents(user_id, list(events)))
             else:  # nothing left to deliver: a stale marker
                 del self.markers[user_id]
-        next_after = user_ids[-1] if len(user_ids) == limit else None
-        return PendingPage(batches, next_after)
+        return PendingPage(batches, full=len(user_ids) == limit)
 
     def pending_of(self, user_id: str) -> UserEvents | None:
         events = self.events.get(user_id)

@@ -209,9 +209,9 @@ class MongoUserStore:
     async def pending(self, limit: int) -> list[UserEvents]:
         return (await self.pending_page(limit)).batches
 
-    async def pending_page(self, limit: int, after: str = "") -> PendingPage:
+    async def pending_page(self, limit: int) -> PendingPage:
         async with mongo_errors():
-            return await self._outbox.pending_page(limit, after)
+            return await self._outbox.pending_page(limit)
 
     async def restore_markers(self, limit: int, after: str = "") -> str | None:
         async with mongo_errors():

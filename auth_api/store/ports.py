@@ -38,11 +38,11 @@ class UserEvents:
 
 @dataclass(frozen=True)
 class PendingPage:
-    """One page of the users marked as having undelivered events, in user id order.
-    `next_after` resumes after this page; None when the page reached the end."""
+    """One page of the users marked as having undelivered events. `full`: the page
+    held as many markers as asked for, so more may wait."""
 
     batches: list[UserEvents]
-    next_after: str | None
+    full: bool
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,10 @@ class Outbox(Protocol):
     async def pending(self, limit: int) -> list[UserEvents]:
         """Users with undelivered events, each user's events in the order recorded."""
 
-    async def pending_page(self, limit: int, after: str = "") -> PendingPage:
-        """The marked users with ids after `after`, with their events; markers found
-        without events (the writer died or the events went meanwhile) are dropped."""
+    async def pending_page(self, limit: int) -> PendingPage:
+        """Up to `limit` marked users with their events, in no particular order; markers
+        found without events (their events went meanwhile) are dropped. Delivered users
+        lose their marker, so the next page holds the next users."""
 
     async def restore_markers(self, limit: int, after: str = "") -> str | None:
         """The backstop: mark up to `limit` users (ids after `after`) holding events but no

@@ -120,6 +120,6 @@ async def test_an_idle_sweep_reads_nothing_however_many_users(spied: Spied) -> N
     await ten_thousand_users(spied, pending=False)
     spied.spy.documents.clear()
     page = await spied.store.pending_page(100)
-    assert (page.batches, page.next_after) == ([], None)
+    assert (page.batches, page.full) == ([], False)
     assert await spied.store.backlog() == (0, None)
     assert spied.spy.total() == 0

@@ -80,9 +80,9 @@ class CountingStore(MemoryUserStore):
         super().__init__()
         self.sweeps = 0
 
-    async def pending_page(self, limit: int, after: str = "") -> PendingPage:
+    async def pending_page(self, limit: int) -> PendingPage:
         self.sweeps += 1
-        return await super().pending_page(limit, after)
+        return await super().pending_page(limit)
 
 
 async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
