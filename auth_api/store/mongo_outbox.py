@@ -144,20 +144,20 @@ class MongoOutbox:
             # $in on the small marker collection: the stand-in and MongoDB use _id for it.
             found = self._markers.find({"_id": {"$in": user_ids}}, {"_id": 1})
             marked = {doc["_id"] for doc in await found.to_list()}
-            for user_id in user_ids:
-                if user_id not in marked:
-                    await self._restore(user_id)
+            restored = [uid for uid in user_ids if uid not in marked and await self._restore(uid)]
+            if restored:
+                log.warning("outbox: marked %d users whose events had no marker", len(restored))
         return user_ids[-1] if len(user_ids) == limit else None
 
-    async def _restore(self, user_id: str) -> None:
+    async def _restore(self, user_id: str) -> bool:
         doc = await self._users.find_one({"_id": user_id}, {"outbox": 1})
         events = (doc or {}).get("outbox") or []
         if not events:
-            return
-        log.warning("outbox: user %s had %d events without a marker", user_id, len(events))
+            return False
         fields = {"v": events[-1]["id"], "n": len(events), "since": events[0]["time"]}
         # $setOnInsert: a marker written meanwhile by a new event is left as it is.
         await self._upsert(user_id, {"$setOnInsert": fields})
+        return True
 
     async def backlog(self) -> tuple[int, datetime | None]:
         reading = await self.read_backlog(BACKLOG_MAX_USERS)
