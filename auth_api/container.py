@@ -20,7 +20,8 @@ from auth_api.events.publisher import (
     MemoryPublisher,
     UnreachablePublisher,
 )
-from auth_api.events.relay import OutboxRelay
+from auth_api.events.relay import OutboxRelay, RelayTuning
+from auth_api.health.service import BacklogGauge
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
@@ -74,6 +75,7 @@ class Container:
     strength: StrengthChecker
     services: Services
     relay: OutboxRelay
+    backlog: BacklogGauge
     _relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -212,16 +214,23 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
     hasher = build_hasher(settings)
     strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings, clock)
+    tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
-        backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
+        backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
     )
+    backlog = BacklogGauge(backends.outbox)
+
+    def event_recorded(user_id: str) -> None:
+        relay.notify(user_id)
+        backlog.invalidate()  # this process's next reading shows the event
+
     sessions = SessionService(
         backends.sessions,
         codec,
         backends.revocations,
         session_policy(settings),
         settings.refresh_rotation_key,
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         clock=clock,
     )
     accounts = AccountService(
@@ -230,7 +239,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         sessions,
         backends.limiter,
         rate_limits(settings),
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         profiles=ProfileCache(settings.profile_cache_seconds),
         clock=clock,
         strength=strength,
@@ -247,4 +256,4 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_window_seconds,
         ),
     )
-    return Container(settings, backends, hasher, strength, services, relay)
+    return Container(settings, backends, hasher, strength, services, relay, backlog)
