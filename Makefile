@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks format bench stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks validate-manifests format bench stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -42,6 +42,9 @@ typecheck: install
 static-checks: install ## docker-compose.yml and the Dockerfile, checked without a Docker engine
 	UV="$(UV)" bash .ci/static-checks
 
+validate-manifests: ## The Kubernetes manifests (deploy/), built and checked against the API types, no cluster
+	bash .ci/validate-manifests
+
 bench: install ## Benchmark the API on the real servers (BENCH_ARGS=--quick for a smoke run)
 	$(UV) run --frozen python -m bench $(BENCH_ARGS)
 
@@ -56,7 +59,7 @@ format: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-stack-up: ## Start MongoDB (FerretDB), Redis and Kafka on 127.0.0.1
+stack-up: ## Start MongoDB (mongo-java-server), Redis and Kafka on 127.0.0.1
 	infra/stack up
 
 stack-down:
@@ -68,3 +71,15 @@ stack-status:
 clean:
 	infra/stack down || true
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+# --- Container image (docs/operations.md, "The image") -----------------------------------
+# Built with Docker when an engine answers, else with podman on a Debian base bootstrapped
+# from Debian's packages into .cache/image/ (no image registry needed).
+IMAGE ?= quizauth:local
+.PHONY: image image-test
+
+image: ## Build the container image (IMAGE=quizauth:local) and print its size
+	IMAGE="$(IMAGE)" infra/image/build
+
+image-test: install image ## Run the image against the real servers: health, auth, consumer, read-only root, SIGTERM
+	AUTH_REQUIRE_SERVICES=1 IMAGE="$(IMAGE)" $(UV) run --frozen pytest tests/image -v

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import uvicorn
@@ -20,8 +21,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m auth_api")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    # Defaults from the environment: the container image sets them once, and its
+    # HEALTHCHECK reads the same AUTH_PORT (a host-networked container moves it).
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("AUTH_HOST", "127.0.0.1"),
+        help="address to listen on (default: AUTH_HOST, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=os.environ.get("AUTH_PORT", "8000"),
+        help="port to listen on (default: AUTH_PORT, else 8000)",
+    )
     serve.add_argument("--workers", type=int, default=1)
     add_key_commands(commands)
     add_user_commands(commands)

@@ -21,11 +21,13 @@ from auth_api.events.publisher import (
     MemoryPublisher,
     UnreachablePublisher,
 )
-from auth_api.events.relay import OutboxRelay
+from auth_api.events.relay import OutboxRelay, RelayTuning
+from auth_api.health.service import BacklogGauge
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.roles import RoleCatalog
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import (
@@ -77,8 +79,10 @@ class Container:
     settings: Settings
     backends: Backends
     hasher: PasswordHasher
+    strength: StrengthChecker
     services: Services
     relay: OutboxRelay
+    backlog: BacklogGauge
     _relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -93,6 +97,7 @@ class Container:
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+        self.strength.close()
 
     async def _stop_relay(self, task: asyncio.Task[None]) -> None:
         # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
@@ -144,7 +149,7 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
-        admin=MongoAdminStore(mongo, settings.mongo_db),
+        admin=MongoAdminStore(store, mongo, settings.mongo_db),
         closers=[mongo.close, redis.aclose],
     )
 
@@ -217,17 +222,25 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
     the in-process stores' windows. Tests pass a clock they move by hand."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
+    strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings, clock)
+    tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
-        backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
+        backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
     )
+    backlog = BacklogGauge(backends.outbox)
+
+    def event_recorded(user_id: str) -> None:
+        relay.notify(user_id)
+        backlog.invalidate()  # this process's next reading shows the event
+
     sessions = SessionService(
         backends.sessions,
         codec,
         backends.revocations,
         session_policy(settings),
         settings.refresh_rotation_key,
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         clock=clock,
     )
     profiles = ProfileCache(settings.profile_cache_seconds)
@@ -237,9 +250,10 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         sessions,
         backends.limiter,
         rate_limits(settings),
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         profiles=profiles,
         clock=clock,
+        strength=strength,
     )
     services = Services(
         accounts=accounts,
@@ -252,9 +266,9 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
-        admin=build_admin(settings, backends, sessions, codec, profiles, relay, clock),
+        admin=build_admin(settings, backends, sessions, codec, profiles, event_recorded, clock),
     )
-    return Container(settings, backends, hasher, services, relay)
+    return Container(settings, backends, hasher, strength, services, relay, backlog)
 
 
 def build_admin(
@@ -263,7 +277,7 @@ def build_admin(
     sessions: SessionService,
     codec: AccessTokenCodec,
     profiles: ProfileCache,
-    relay: OutboxRelay,
+    event_recorded: Callable[[str], None],
     clock: Clock,
 ) -> AdminService:
     return AdminService(
@@ -274,8 +288,8 @@ def build_admin(
         codec.roles,
         session_policy(settings),
         # A denial must outlive every token it denies, leeway included.
-        denial_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds + 1,
-        on_event_recorded=relay.notify,
+        denial_seconds=codec.denial_seconds(),
+        on_event_recorded=event_recorded,
         on_user_changed=profiles.discard,
         clock=clock,
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from auth_api.accounts.emails import normalize_email
+from auth_api.accounts.emails import email_key
 from auth_api.accounts.service import Registration
 from auth_api.admin.service import CLI
 from auth_api.container import Container, build_container
@@ -126,7 +126,7 @@ async def set_roles(container: Container, email: str, roles: list[str]) -> User:
 
 def normalized(email: str) -> str:
     try:
-        return normalize_email(email)
+        return email_key(email)
     except ValueError as exc:
         raise UsageError(f"not an email address: {exc}") from exc
 

@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         log.exception("%s stopped on an error", args.command)
         return 1
+    log.info("%s stopped", args.command)  # the last line of a clean shutdown
     return 0
 
 

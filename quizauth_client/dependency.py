@@ -4,7 +4,8 @@
     master: Annotated[AuthenticatedUser, Depends(require_user(verifier, roles={"quizmaster"}))]
     writer: Annotated[AuthenticatedUser, Depends(require_scope(verifier, "quiz.write"))]
 
-A missing or bad token is a 401, a verifier that cannot check revocation a 503, and a
+A missing or refused token is a 401; a token that could not be checked, because the
+auth service's Redis or its key set is out of reach, a 503 with Retry-After; and a
 valid token without the roles or scopes asked for a 403. With `install_problem_details(app)`
 the 403 (and every error these dependencies raise) is an RFC 9457
 `application/problem+json` body with a stable `code`; without it, FastAPI renders them
@@ -75,15 +76,19 @@ async def authenticated(verifier: TokenVerifier, request: Request) -> Authentica
         return await verifier.verify(token)
     except TokenRejected as exc:
         if exc.unavailable:
-            raise AuthProblem(
-                503, "SERVICE_UNAVAILABLE", "authentication temporarily unavailable"
-            ) from exc
+            raise unavailable() from exc
         raise unauthorized() from exc
 
 
 def unauthorized() -> HTTPException:
     return AuthProblem(
         401, "NOT_AUTHENTICATED", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
+    )
+
+
+def unavailable() -> HTTPException:
+    return AuthProblem(
+        503, "SERVICE_UNAVAILABLE", "authentication temporarily unavailable", {"Retry-After": "1"}
     )
 
 

@@ -1,29 +1,38 @@
-"""Token verification for quiz services: signature by the JWKS key its kid names, the
-algorithm that key declares, every claim required, then the denylist."""
+"""Token verification for quiz services: the header must type the token `at+jwt`, the
+signature must verify with the JWKS key its kid names, under the algorithm that key
+declares, every claim is required, then the denylist decides. Whatever a token holds,
+the outcome is an AuthenticatedUser or a TokenRejected, never another exception."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from redis.exceptions import RedisError
+from jwt import PyJWK
 
-from quizauth_client.jwks import JwksCache
-from quizauth_client.revocation import RedisDenylist
+from quizauth_client.denylist import Denylist, DenylistUnavailable
+from quizauth_client.jwks import JwksCache, JwksUnavailable
 from quizauth_wire import (
     ACCESS_TOKEN_TYPE,
     REQUIRED_CLAIMS,
     ROLES_CLAIM,
     SCOPE_CLAIM,
     USER_ROLE,
+    access_token_kid,
     roles_from_claim,
     scopes_from_claim,
 )
 
+# Far above any token the auth service issues (as its own limit).
+MAX_TOKEN_LENGTH = 4096
+
 
 class TokenRejected(Exception):
-    """Not a valid, live access token. `unavailable` when revocation could not be checked."""
+    """Not a valid, live access token. `unavailable` when that could not be decided (the
+    revocations or the key set could not be read, or are too far behind): a 503 to
+    retry, not a 401."""
 
     def __init__(self, reason: str, unavailable: bool = False) -> None:
         super().__init__(reason)
@@ -45,11 +54,13 @@ class TokenVerifier:
     def __init__(
         self,
         jwks: JwksCache,
-        denylist: RedisDenylist,
+        denylist: Denylist,
         issuer: str,
         audience: str,
         leeway_seconds: int = 10,
     ) -> None:
+        """`leeway_seconds` must not exceed the auth service's AUTH_JWT_LEEWAY_SECONDS:
+        a revocation is kept only that long past the token's expiry."""
         self._jwks = jwks
         self._denylist = denylist
         self._issuer = issuer
@@ -58,27 +69,40 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> AuthenticatedUser:
         claims = await self._decode(token)
-        try:
-            revoked = await self._denylist.is_revoked(
-                claims["jti"], claims["sub"], claims["sid"], int(claims["iat"])
-            )
-        except (RedisError, OSError) as exc:
-            # Fail closed: a token whose revocation cannot be checked is not accepted.
-            raise TokenRejected("revocation check unavailable", unavailable=True) from exc
-        if revoked:
-            raise TokenRejected("revoked")
         roles = roles_from_claim(claims.get(ROLES_CLAIM))
         scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
         if roles is None or scopes is None:
             raise TokenRejected("malformed roles or scope")
+        try:
+            revoked = await self._denylist.is_revoked(
+                claims["jti"], claims["sub"], claims["sid"], claims["iat"]
+            )
+        except Exception as exc:
+            if not is_unavailability(exc):
+                raise
+            # Fail closed: a token whose revocation cannot be checked is not accepted.
+            raise TokenRejected("revocation check unavailable", unavailable=True) from exc
+        if revoked:
+            raise TokenRejected("revoked")
         return AuthenticatedUser(claims["sub"], claims["sid"], claims, roles, scopes)
 
     async def _decode(self, token: str) -> dict[str, Any]:
+        kid = access_token_kid(token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if kid is None:
+            raise TokenRejected("malformed or not an access token")
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = await self._jwks.key_for(kid) if isinstance(kid, str) else None
-            if key is None:
-                raise TokenRejected("unknown key")
+            key = await self._jwks.key_for(kid)
+        except JwksUnavailable as exc:
+            raise TokenRejected("signing keys unavailable", unavailable=True) from exc
+        if key is None:
+            raise TokenRejected("unknown key")
+        claims = self._verified_claims(token, key)
+        if claims.get("token_type") != ACCESS_TOKEN_TYPE or not has_claim_types(claims):
+            raise TokenRejected("not an access token")
+        return claims
+
+    def _verified_claims(self, token: str, key: PyJWK) -> dict[str, Any]:
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
@@ -90,6 +114,21 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise TokenRejected("invalid token") from exc
-        if claims.get("token_type") != ACCESS_TOKEN_TYPE:
-            raise TokenRejected("not an access token")
         return claims
+
+
+def is_unavailability(error: Exception) -> bool:
+    """The revocation source could not answer: it says so (DenylistUnavailable), or a
+    connection failed, or redis-py raised for a source on Redis. redis-py is looked up
+    only among the modules already loaded: the events mode does not need it installed,
+    and a RedisError can only come from a process that imported it."""
+    if isinstance(error, (DenylistUnavailable, OSError)):
+        return True
+    redis_errors = sys.modules.get("redis.exceptions")
+    return redis_errors is not None and isinstance(error, redis_errors.RedisError)
+
+
+def has_claim_types(claims: dict[str, Any]) -> bool:
+    """The claims the denylist reads have the types the auth service issues."""
+    strings = all(isinstance(claims[name], str) for name in ("sub", "jti", "sid"))
+    return strings and isinstance(claims["iat"], int) and not isinstance(claims["iat"], bool)

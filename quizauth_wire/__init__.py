@@ -4,7 +4,8 @@ One module, standard library only, imported by the service (`auth_api`), the cli
 library (`quizauth_client`) and the reference consumers (`consumers`), so the writer
 and the readers of each shared format cannot drift apart:
 
-- the access token's required claims, its `token_type` claim and `typ` header;
+- the access token's required claims, its `token_type` claim and `typ` header, and the
+  one parse of its header that both verifiers trust;
 - the roles and scopes a token carries, and how a reader parses them;
 - the Redis key layout of the revocation denylist, and the check built on it;
 - the event types, the topic each is published to, and why sessions are revoked;
@@ -13,10 +14,14 @@ and the readers of each shared format cannot drift apart:
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 # --- Access tokens -------------------------------------------------------------------
@@ -84,6 +89,36 @@ def scope_claim(scopes: Iterable[str]) -> str:
     return " ".join(sorted(scopes))
 
 
+def token_header(token: str) -> dict[str, object] | None:
+    """The JOSE header of a compact JWS, read without verifying anything: a JSON object,
+    or None for anything else. Never raises, whatever the token holds: a header of
+    thousands of nested `[` exhausts the JSON parser's recursion, and that too is None."""
+    encoded = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, RecursionError):  # binascii.Error and UnicodeError are ValueErrors
+        return None
+    return header if isinstance(header, dict) else None
+
+
+def is_access_token_typ(typ: object) -> bool:
+    """RFC 9068: `at+jwt`, or its full media type `application/at+jwt`; media types
+    compare case-insensitively. A token without `typ`, or of another type, is refused."""
+    if not isinstance(typ, str):
+        return False
+    return typ.lower().removeprefix("application/") == ACCESS_TOKEN_TYP_HEADER
+
+
+def access_token_kid(token: str) -> str | None:
+    """The `kid` that picks the verifying key, for a token whose header is a JSON object
+    declaring itself an access token; None (and so a refusal) for anything else."""
+    header = token_header(token)
+    if header is None or not is_access_token_typ(header.get("typ")):
+        return None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
+
+
 # --- The revocation denylist in Redis ------------------------------------------------
 
 DEFAULT_REDIS_PREFIX = "auth:"
@@ -95,9 +130,12 @@ class DenylistLayout:
 
     revoked:<jti>              "1": this access token is dead
     revoked-session:<sid>      "1": every access token of this session is dead
-    valid-after:<user id>      seconds since epoch: the user's tokens issued earlier are dead
+    valid-after:<user id>      whole seconds since epoch: the user's tokens issued
+                               earlier are dead (see `valid_after_value`)
 
-    Each key expires when the newest token it can deny would have expired anyway.
+    Each key outlives the newest token it can deny: that token's expiry plus the leeway
+    the auth service grants past it (AUTH_JWT_LEEWAY_SECONDS). A verifier must grant no
+    more leeway than that, or a revoked token comes back to life in the difference.
     """
 
     prefix: str = DEFAULT_REDIS_PREFIX
@@ -116,13 +154,38 @@ class DenylistLayout:
         return [self.token_key(jti), self.session_key(session_id), self.user_key(user_id)]
 
 
+def valid_after_value(revoked_at: float) -> int:
+    """The valid-after value written for a logout-all at `revoked_at` (seconds since
+    epoch, fractional). `iat` has whole seconds, so a token issued in the same second as
+    the logout-all cannot be told apart from one issued just after it: that whole second
+    is included. Every token issued up to the logout-all is dead, and a token issued in
+    the rest of that second is dead too (its client refreshes once). Whole seconds, so
+    readers of earlier releases, which parse the value with int(), decide the same."""
+    return math.floor(revoked_at) + 1
+
+
 def is_denied(values: Sequence[bytes | str | None], issued_at: int) -> bool:
     """The decision on the values read from `keys_for`: a token is dead when it or its
-    session was revoked, or when it was issued before its user's valid-after time."""
+    session was revoked, or when it was issued before its user's valid-after time.
+    Fails closed: a valid-after value that cannot be read denies."""
     token_denied, session_denied, valid_after = values
     if token_denied is not None or session_denied is not None:
         return True
-    return valid_after is not None and issued_at < int(valid_after)
+    if valid_after is None:
+        return False
+    cutoff = _seconds(valid_after)
+    return cutoff is None or issued_at < cutoff
+
+
+def _seconds(value: bytes | str) -> Decimal | None:
+    """Seconds since epoch, as written: whole today; a decimal fraction is read exactly
+    too, so that a later writer may store sub-second cut-offs once every reader has this."""
+    try:
+        text = value.decode("ascii") if isinstance(value, bytes) else value
+        seconds = Decimal(text)
+    except (UnicodeDecodeError, InvalidOperation):
+        return None
+    return seconds if seconds.is_finite() else None
 
 
 # --- Events --------------------------------------------------------------------------
@@ -133,20 +196,26 @@ class EventType(StrEnum):
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGGED_OUT = "user.logged_out"
     SESSION_REVOKED = "session.revoked"
+    # Every access token of the user issued before `valid_after` is dead (logout-all,
+    # a logout-all by an admin, a role change, a disable).
+    USER_TOKENS_REVOKED = "user.tokens_revoked"
     USER_ROLES_CHANGED = "user.roles_changed"
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
 
 
 class RevocationReason(StrEnum):
-    """Why sessions ended: the `reason` of `session.revoked`, and the stored session's."""
+    """Why sessions ended: the `reason` of `session.revoked` and `user.tokens_revoked`,
+    and the stored session's."""
 
     LOGOUT = "logout"
     LOGOUT_ALL = "logout_all"
     ENDED_BY_USER = "ended_by_user"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
+    EVICTED = "evicted"  # a login beyond the per-user session cap ended the oldest
     ACCOUNT_DISABLED = "account_disabled"  # an admin disabled the account
     ENDED_BY_ADMIN = "ended_by_admin"  # an admin logged the user out everywhere
+    ROLES_CHANGED = "roles_changed"  # an admin changed the user's roles (tokens only)
 
 
 def topic_for(event_type: EventType | str, prefix: str = "") -> str:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from auth_api.accounts.emails import login_key, normalize_email
+from auth_api.accounts.emails import login_key, new_account_email
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.errors import (
     AccountDisabled,
@@ -25,6 +25,7 @@ from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
+from auth_api.passwords.strength import StrengthChecker, personal_words
 from auth_api.security.addresses import limit_subject
 from auth_api.security.login_limits import account_ip_key, account_key, account_subject
 from auth_api.security.stores import LimitDecision, LimitRule, RateLimiter
@@ -92,11 +93,13 @@ class AccountService:
         limits: RateLimits,
         on_event_recorded: Callable[[str], None],
         profiles: ProfileCache,
+        strength: StrengthChecker,
         clock: Clock = SYSTEM_CLOCK,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
+        self._strength = strength
         self._users = users
         self._profiles = profiles
         self._hasher = hasher
@@ -107,12 +110,17 @@ class AccountService:
 
     async def register(self, form: Registration, client_ip: str) -> User:
         try:
-            email_normalized = normalize_email(form.email)
+            email_normalized = new_account_email(form.email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
+        # The free rules first; the strength estimate costs CPU, so it comes after the
+        # throttle, and every attempt that reaches it counts against the limit.
         if problems := password_problems(form.password, email_normalized):
             raise WeakPassword(problems)
         await self._throttle(self._register_rules(client_ip))
+        inputs = personal_words(email_normalized, form.display_name)
+        if problems := await self._strength.problems(form.password, inputs):
+            raise WeakPassword(problems)
         user = await self._new_user(form, email_normalized)
         event = PendingEvent.create(
             EventType.USER_REGISTERED,
@@ -157,7 +165,7 @@ class AccountService:
             audit.info("login refused", extra={"audit": "login_disabled", "user_id": user.id})
             raise AccountDisabled
         await self._limiter.reset(*(rule.key for rule in rules[1:]))
-        opened = self._sessions.open(user, attempt.user_agent)
+        opened = await self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
         event = PendingEvent.create(
             EventType.USER_LOGGED_IN,
@@ -171,7 +179,13 @@ class AccountService:
             },
         )
         record = LoginRecord(
-            user.id, now, event, result.new_hash, opened.session, opened.stale_session_ids
+            user.id,
+            now,
+            event,
+            result.new_hash,
+            opened.session,
+            opened.stale_session_ids,
+            opened.events,
         )
         await self._users.record_login(record)
         self._on_event_recorded(user.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import unicodedata
 from dataclasses import dataclass
 
 from auth_api.errors import FieldProblem, InvalidInput, UnknownRoles
@@ -43,6 +44,12 @@ def decode_cursor(cursor: str) -> str:
     return key
 
 
+def folded(text: str) -> str:
+    """The form stored emails are keyed by (accounts/emails.py, `fold`), so that a prefix
+    typed in any case or width finds them."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
 def to_query(request: ListRequest, catalog: RoleCatalog) -> UserQuery:
     """One more than the page, to learn whether another page follows."""
     if not 1 <= request.limit <= MAX_LIMIT:
@@ -50,7 +57,7 @@ def to_query(request: ListRequest, catalog: RoleCatalog) -> UserQuery:
     if request.role is not None and (unknown := catalog.unknown([request.role])):
         raise UnknownRoles(unknown, field="role")
     return UserQuery(
-        email_prefix=request.email_prefix.strip().casefold(),
+        email_prefix=folded(request.email_prefix.strip()),
         role=request.role,
         disabled=request.disabled,
         after=decode_cursor(request.cursor) if request.cursor else None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,11 +30,15 @@ from auth_api.model.session import Session, SessionPolicy
 from auth_api.model.user import User
 from auth_api.security.login_limits import account_ip_prefix, account_key, account_subject
 from auth_api.security.stores import RateLimiter, RevocationStore
-from auth_api.sessions.service import SessionService, session_revoked_event
+from auth_api.sessions.service import (
+    SessionService,
+    session_revoked_event,
+    tokens_revoked_event,
+)
 from auth_api.store.admin_ports import AdminStore, Disabling, Enabling, RolesChange
 from auth_api.store.ports import SessionStore, UserStore
 from auth_api.tokens.claims import AccessClaims
-from quizauth_wire import ADMIN_ROLE, RevocationReason, with_user_role
+from quizauth_wire import ADMIN_ROLE, RevocationReason, valid_after_value, with_user_role
 
 audit = logging.getLogger("auth_api.audit")
 Sleep = Callable[[float], Awaitable[None]]
@@ -158,7 +161,7 @@ class AdminService:
         if unknown := self.catalog.unknown(requested):
             raise UnknownRoles(unknown)
         user = await self._write_roles(actor, user_id, requested)
-        await self._deny_tokens(user.id)
+        await self._deny_tokens(user.id, RevocationReason.ROLES_CHANGED)
         self._audit(actor, "set_roles", user.id, roles=sorted(requested))
         return user
 
@@ -208,7 +211,7 @@ class AdminService:
         else:
             raise DependencyUnavailable("mongodb")
         await self._revocations.revoke_sessions(list(user.sessions), self._denial_seconds)
-        await self._deny_tokens(user.id)
+        await self._deny_tokens(user.id, RevocationReason.ACCOUNT_DISABLED)
         self._audit(actor, "disable", user.id)
         return await self._existing(user.id)
 
@@ -251,11 +254,11 @@ class AdminService:
     # --- Sessions and throttling -----------------------------------------------------
 
     async def logout_all(self, actor: Actor, user_id: str) -> None:
-        """What the user's own logout-all does: sessions end, then earlier tokens die."""
+        """What the user's own logout-all does, answered once its cut-off has passed."""
         user = await self._existing(user_id)
-        sessions = list(user.sessions.values())
-        await self._sessions.end(user.id, sessions, reason=RevocationReason.ENDED_BY_ADMIN)
-        await self._deny_tokens(user.id)
+        cutoff = await self._sessions.end_all_of(user.id, RevocationReason.ENDED_BY_ADMIN)
+        self._on_user_changed(user.id)
+        await self._wait_until(cutoff)
         self._audit(actor, "logout_all", user.id)
 
     async def lift_rate_limits(self, actor: Actor, user_id: str) -> None:
@@ -278,12 +281,22 @@ class AdminService:
             raise UserNotFound
         return user
 
-    async def _deny_tokens(self, user_id: str) -> None:
-        """Every token of the user issued up to now dies; `iat` has whole seconds, so the
-        whole current second is included. Answered once that second is over."""
+    async def _deny_tokens(self, user_id: str, reason: RevocationReason) -> None:
+        """Every token of the user issued up to now dies (`iat` has whole seconds, so the
+        whole current second is included): in Redis, then for the services that follow
+        revocations by events, a `user.tokens_revoked` in a write of its own. The cut-off
+        is taken now, after the change's write, never before it: a token read before
+        that write must fall before the cut-off. Answered once that second is over."""
         self._on_user_changed(user_id)
-        cutoff = math.floor(self._clock.now().timestamp()) + 1
+        now = self._clock.now()
+        cutoff = valid_after_value(now.timestamp())
         await self._revocations.revoke_user_tokens(user_id, cutoff, self._denial_seconds)
+        event = tokens_revoked_event(user_id, cutoff, reason, now)
+        if await self._stores.admin.record_events(user_id, [event]):
+            self._on_event_recorded(user_id)
+        await self._wait_until(cutoff)
+
+    async def _wait_until(self, cutoff: int) -> None:
         # A timer may fire a little early: wait until the wall clock has passed it.
         while (remaining := cutoff - self._clock.now().timestamp()) > 0:
             await self._sleep(remaining + CUTOFF_MARGIN_SECONDS)

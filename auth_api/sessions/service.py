@@ -1,14 +1,22 @@
 """Sessions: opened at login, refreshed with rotating tokens, ended one by one or all
-together. Framework-free, like every service."""
+together. Framework-free, like every service.
+
+Ending a session writes its denial to Redis *before* its end to MongoDB. If Redis
+fails, nothing has ended and the request answers 503; its retry does everything again.
+If MongoDB fails after the denial, the request answers 503 with the access tokens
+already dead, and the session (its refresh token) ends when the end is retried. A
+session already ended in MongoDB is denied again whenever its end is requested again
+(a retried DELETE, a spent refresh token presented again): no retry is a no-op."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from auth_api.errors import (
+    DependencyUnavailable,
     InvalidRefreshToken,
     NotAuthenticated,
     RefreshTokenReused,
@@ -31,7 +39,7 @@ from auth_api.security.stores import RevocationStore
 from auth_api.store.ports import SessionStore
 from auth_api.tokens.access import AccessTokenCodec, IssuedToken
 from auth_api.tokens.claims import AccessClaims
-from quizauth_wire import RevocationReason
+from quizauth_wire import RevocationReason, valid_after_value
 
 audit = logging.getLogger("auth_api.audit")
 
@@ -45,9 +53,13 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class OpenedSession:
+    """A login's new session, and what the login's write must also do: drop the stale
+    sessions and record the events of those it ended (already denied in Redis)."""
+
     session: Session
     refresh_token: RefreshToken
     stale_session_ids: list[str]
+    events: list[PendingEvent]
 
 
 class SessionService:
@@ -69,8 +81,10 @@ class SessionService:
         self._rotation_key = rotation_key
         self._on_event_recorded = on_event_recorded
 
-    def open(self, user: User, user_agent: str) -> OpenedSession:
-        """A new session for a login; persisted by the login's own write."""
+    async def open(self, user: User, user_agent: str) -> OpenedSession:
+        """A new session for a login; persisted by the login's own write. Sessions beyond
+        the per-user cap are evicted like a logout: denied here, before that write, and
+        reported by a `session.revoked` event (reason `evicted`) recorded with it."""
         now = self._clock.now()
         secret = new_secret()
         session_id = new_session_id()
@@ -83,7 +97,30 @@ class SessionService:
             user_agent=user_agent[:MAX_USER_AGENT_LENGTH],
             refresh_hash=token.hash,
         )
-        return OpenedSession(session, token, self._stale_sessions(user, now))
+        stale, over_cap = self._stale_sessions(user, now)
+        evicted = await self._evict(user.id, over_cap)
+        events = [session_revoked_event(user.id, evicted, RevocationReason.EVICTED, now)]
+        return OpenedSession(session, token, stale + evicted, events if evicted else [])
+
+    async def _evict(self, user_id: str, over_cap: list[str]) -> list[str]:
+        """The sessions to end for the cap, once denied. Without Redis none is evicted
+        this time (the user briefly holds one session more): a login stays possible
+        during a Redis outage, and no session ever disappears with its tokens alive."""
+        if not over_cap:
+            return []
+        try:
+            await self._deny_sessions(over_cap)
+        except DependencyUnavailable:
+            audit.warning(
+                "session cap not enforced: Redis unavailable",
+                extra={"audit": "eviction_deferred", "user_id": user_id},
+            )
+            return []
+        audit.info(
+            "sessions revoked",
+            extra={"audit": "session_revoked", "reason": RevocationReason.EVICTED},
+        )
+        return over_cap
 
     def token_pair(
         self, user: User, session: Session, refresh: RefreshToken, as_of: datetime
@@ -154,36 +191,56 @@ class SessionService:
         )
         await self.end(user_id, [session], reason=RevocationReason.REFRESH_TOKEN_REUSE)
 
-    async def end(self, user_id: str, sessions: list[Session], reason: RevocationReason) -> bool:
-        """End sessions and deny their access tokens; one event records it."""
+    async def end(
+        self,
+        user_id: str,
+        sessions: list[Session],
+        reason: RevocationReason,
+        more_events: Sequence[PendingEvent] = (),
+    ) -> bool:
+        """Deny the sessions' access tokens, then end the active ones; one event records
+        it, written with `more_events`. Sessions already ended are denied again: this may
+        be the retry of an end whose denial failed."""
+        await self._deny_sessions([s.id for s in sessions])
         now = self._clock.now()
         active = [s for s in sessions if s.revoked_at is None]
-        if not active:
+        events = list(more_events)
+        if active:
+            events.append(session_revoked_event(user_id, [s.id for s in active], reason, now))
+        if not events:
             return False
-        event = session_revoked_event(user_id, [s.id for s in active], reason, now)
         ended = [s.revoked(now, reason) for s in active]
-        changed = await self._record_end(user_id, ended, event, only_if_active=len(ended) == 1)
-        if changed:
+        # Unguarded when more events ride along: they must be recorded whatever a
+        # concurrent end of the same single session did meanwhile.
+        guarded = len(ended) == 1 and not more_events
+        changed = await self._record_end(user_id, ended, events, only_if_active=guarded)
+        if changed and active:
             audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
         return changed
 
+    async def _deny_sessions(self, session_ids: list[str]) -> None:
+        await self._revocations.revoke_sessions(session_ids, self._tokens.denial_seconds())
+
     async def _record_end(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self, user_id: str, ended: list[Session], events: list[PendingEvent], only_if_active: bool
     ) -> bool:
-        """Store the ended sessions with their event, then deny their access tokens."""
-        changed = await self._store.end_sessions(user_id, ended, event, only_if_active)
+        """Store the ended sessions with their events; their denial is already written."""
+        first, *more = events
+        changed = await self._store.end_sessions(
+            user_id, ended, first, only_if_active, more_events=more
+        )
         if changed:
             self._on_event_recorded(user_id)
-        await self._revocations.revoke_sessions([s.id for s in ended], self._tokens.ttl_seconds)
         return changed
 
     async def end_current(self, claims: AccessClaims) -> None:
         """Logout: this access token and its session's refresh token stop working."""
+        await self._revocations.revoke(claims.jti, self._tokens.denial_seconds(claims.expires_at))
+        await self._deny_sessions([claims.session_id])
         sessions = await self._store.sessions_of(claims.user_id) or {}
         session = sessions.get(claims.session_id)
         if session is not None:
             await self._end_logged_out(claims, session)
-        await self._revocations.revoke(claims.jti, claims.remaining_seconds(self._clock))
         audit.info(
             "logout",
             extra={"audit": "logout", "user_id": claims.user_id, "session_id": claims.session_id},
@@ -203,22 +260,36 @@ class SessionService:
             },
         )
         ended = session.revoked(now, RevocationReason.LOGOUT)
-        await self._record_end(claims.user_id, [ended], event, only_if_active=True)
+        await self._record_end(claims.user_id, [ended], [event], only_if_active=True)
 
     async def end_all(self, claims: AccessClaims) -> None:
-        """Logout everywhere: every session ends and every token issued before now fails."""
-        sessions = await self._store.sessions_of(claims.user_id) or {}
-        await self.end(claims.user_id, list(sessions.values()), reason=RevocationReason.LOGOUT_ALL)
+        """Logout everywhere, asked by the user."""
+        await self.end_all_of(claims.user_id, RevocationReason.LOGOUT_ALL)
+
+    async def end_all_of(self, user_id: str, reason: RevocationReason) -> int:
+        """Every token issued up to now fails (the valid-after time, written first), then
+        every session ends. `user.tokens_revoked` carries the same cut-off to the
+        services that follow revocations by events; it is recorded even when no session
+        was left to end, since tokens may outlive their session. Returns the cut-off."""
+        now = self._clock.now()
+        valid_after = valid_after_value(now.timestamp())
         await self._revocations.revoke_user_tokens(
-            claims.user_id,
-            before=int(self._clock.now().timestamp()),
-            ttl_seconds=self._tokens.ttl_seconds,
+            user_id, before=valid_after, ttl_seconds=self._tokens.denial_seconds()
         )
+        cut_off = tokens_revoked_event(user_id, valid_after, reason, now)
+        sessions = await self._store.sessions_of(user_id) or {}
+        await self.end(user_id, list(sessions.values()), reason, more_events=[cut_off])
+        return valid_after
 
     async def end_one(self, claims: AccessClaims, session_id: str) -> None:
+        """End one of the caller's sessions. Idempotent: ending an ended session denies
+        it again and succeeds; only a session that is not the caller's, or that expired
+        without being ended, is not found."""
         sessions = await self._store.sessions_of(claims.user_id) or {}
         session = sessions.get(session_id)
-        if session is None or not session.is_active(self._clock.now(), self._policy):
+        if session is None:
+            raise SessionNotFound
+        if session.revoked_at is None and not session.is_active(self._clock.now(), self._policy):
             raise SessionNotFound
         await self.end(claims.user_id, [session], reason=RevocationReason.ENDED_BY_USER)
 
@@ -230,8 +301,9 @@ class SessionService:
         live = [s for s in sessions.values() if s.is_active(now, self._policy)]
         return sorted(live, key=lambda s: s.last_used_at, reverse=True)
 
-    def _stale_sessions(self, user: User, now: datetime) -> list[str]:
-        """Ended or expired sessions to drop, and the oldest beyond the per-user cap."""
+    def _stale_sessions(self, user: User, now: datetime) -> tuple[list[str], list[str]]:
+        """Ended or expired sessions to drop, and the least recently used live ones
+        beyond the per-user cap, which must be ended."""
         live: list[Session] = []
         stale: list[str] = []
         for session in user.sessions.values():
@@ -241,7 +313,7 @@ class SessionService:
                 stale.append(session.id)
         live.sort(key=lambda s: s.last_used_at)
         excess = len(live) + 1 - MAX_SESSIONS_PER_USER
-        return stale + [s.id for s in live[: max(0, excess)]]
+        return stale, [s.id for s in live[: max(0, excess)]]
 
     def _refresh_expires_in(self, session: Session) -> int:
         remaining = session.deadline(self._policy) - self._clock.now()
@@ -253,3 +325,11 @@ def session_revoked_event(
 ) -> PendingEvent:
     data = {"user_id": user_id, "session_ids": session_ids, "reason": reason, "revoked_at": at}
     return PendingEvent.create(EventType.SESSION_REVOKED, user_id, at, data)
+
+
+def tokens_revoked_event(
+    user_id: str, valid_after: int, reason: RevocationReason, at: datetime
+) -> PendingEvent:
+    """`valid_after` as in the Redis valid-after key: tokens issued before it are dead."""
+    data = {"user_id": user_id, "valid_after": valid_after, "reason": reason}
+    return PendingEvent.create(EventType.USER_TOKENS_REVOKED, user_id, at, data)

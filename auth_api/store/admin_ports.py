@@ -66,6 +66,10 @@ class AdminStore(Protocol):
     async def enable(self, enabling: Enabling) -> bool:
         """Mark the user active again and record the event, only if it is disabled."""
 
+    async def record_events(self, user_id: str, events: list[PendingEvent]) -> bool:
+        """Record events that follow a change in a write of their own; False when the
+        user does not exist."""
+
     async def count_admins(self) -> int:
         """Active users with the admin role."""
 

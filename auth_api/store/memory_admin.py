@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+from auth_api.model.events import PendingEvent
 from auth_api.model.user import User
 from auth_api.store.admin_ports import Disabling, Enabling, RolesChange, UserQuery
 from auth_api.store.memory import MemoryUserStore
@@ -66,6 +67,12 @@ class MemoryAdminStore:
         user.enabled_at = user.updated_at = enabling.at
         user.disabled_at = user.disabled_reason = None
         self._store.record(enabling.user_id, [enabling.event])
+        return True
+
+    async def record_events(self, user_id: str, events: list[PendingEvent]) -> bool:
+        if user_id not in self._store.users:
+            return False
+        self._store.record(user_id, events)
         return True
 
     async def count_admins(self) -> int:

@@ -1,7 +1,11 @@
-"""The admin writes and listing on the MongoDB `users` collection. Listing is a range
-on `email_normalized` sorted by it; the filters on role and state are plain equalities.
-Servers that answer only an exact unique-index filter from an index scan for these;
-they are rare calls of an admin page, never on a user's request path."""
+"""The admin writes and listing on the MongoDB `users` collection.
+
+The writes are the user store's guarded writes: read the fields the decision needs,
+decide in Python (are the roles still those the change was decided on? is the user
+still active?), and write under `{_id, v}`, which every server answers from a unique
+index. The listing is a range on `email_normalized`, sorted by it, with plain equality
+filters on role and state; a server that serves only exact unique-index filters from
+an index scans for it. It is an admin page's call, never on a user's request path."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
+from auth_api.model.events import PendingEvent
 from auth_api.model.user import User
 from auth_api.store.admin_ports import (
     Disabling,
@@ -18,8 +23,12 @@ from auth_api.store.admin_ports import (
     UserQuery,
     prefix_upper_bound,
 )
-from auth_api.store.documents import roles_to_document, session_to_document
-from auth_api.store.mongo import from_document, mongo_errors
+from auth_api.store.documents import (
+    roles_from_document,
+    roles_to_document,
+    session_to_document,
+)
+from auth_api.store.mongo import MongoUserStore, from_document, mongo_errors
 from quizauth_wire import ADMIN_ROLE, USER_ROLE
 
 Document = dict[str, Any]
@@ -41,10 +50,17 @@ def list_filter(query: UserQuery) -> Document:
     return found
 
 
-class MongoAdminStore:
-    """Implements AdminStore over the collection MongoUserStore keeps."""
+def is_active(doc: Document) -> bool:
+    return doc.get("is_active") is not False
 
-    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+
+class MongoAdminStore:
+    """Implements AdminStore over the collection, and with the writes, of `users`."""
+
+    def __init__(
+        self, users: MongoUserStore, client: AsyncMongoClient[Document], database: str
+    ) -> None:
+        self._store = users
         self._users: AsyncCollection[Document] = client[database]["users"]
 
     async def list_users(self, query: UserQuery) -> list[User]:
@@ -57,20 +73,15 @@ class MongoAdminStore:
     async def change_roles(self, change: RolesChange) -> bool:
         update = {
             "$set": {"roles": roles_to_document(change.roles), "updated_at": change.at},
-            "$unset": {"role": ""},
+            "$unset": {"role": ""},  # the single role of documents of earlier releases
             "$push": {"outbox": change.event.to_document()},
         }
-        guards: list[Document] = [
-            {"_id": change.user_id, "roles": roles_to_document(change.expected)}
-        ]
-        if change.expected == {USER_ROLE}:
-            # A document of an earlier release: a single `role`, no `roles` yet.
-            guards.append({"_id": change.user_id, "roles": {"$exists": False}})
-        async with mongo_errors():
-            for guard in guards:
-                if (await self._users.update_one(guard, update)).modified_count == 1:
-                    return True
-        return False
+
+        def decide(doc: Document) -> Document | None:
+            return update if roles_from_document(doc) == change.expected else None
+
+        projection = {"roles": 1, "role": 1}
+        return await self._store.write_decided(change.user_id, projection, decide, [change.event])
 
     async def disable(self, disabling: Disabling) -> bool:
         changes: Document = {
@@ -84,11 +95,12 @@ class MongoAdminStore:
             "$set": changes,
             "$push": {"outbox": {"$each": [e.to_document() for e in disabling.events]}},
         }
-        async with mongo_errors():
-            result = await self._users.update_one(
-                {"_id": disabling.user_id, "is_active": ACTIVE}, update
-            )
-        return result.modified_count == 1
+        return await self._store.write_decided(
+            disabling.user_id,
+            {"is_active": 1},
+            lambda doc: update if is_active(doc) else None,
+            disabling.events,
+        )
 
     async def enable(self, enabling: Enabling) -> bool:
         update = {
@@ -96,11 +108,16 @@ class MongoAdminStore:
             "$unset": {"disabled_at": "", "disabled_reason": ""},
             "$push": {"outbox": enabling.event.to_document()},
         }
-        async with mongo_errors():
-            result = await self._users.update_one(
-                {"_id": enabling.user_id, "is_active": False}, update
-            )
-        return result.modified_count == 1
+        return await self._store.write_decided(
+            enabling.user_id,
+            {"is_active": 1},
+            lambda doc: None if is_active(doc) else update,
+            [enabling.event],
+        )
+
+    async def record_events(self, user_id: str, events: list[PendingEvent]) -> bool:
+        update = {"$push": {"outbox": {"$each": [e.to_document() for e in events]}}}
+        return await self._store.write_decided(user_id, {"_id": 1}, lambda _: update, events)
 
     async def count_admins(self) -> int:
         async with mongo_errors():

@@ -1,11 +1,8 @@
-"""Access tokens: short-lived JWTs, every claim required, the algorithm pinned by the
-key id rather than chosen by the token."""
+"""Access tokens: short-lived JWTs, every claim required, typed `at+jwt` in the header,
+the algorithm pinned by the key id rather than chosen by the token."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from quizauth_wire import (
     REQUIRED_CLAIMS,
     ROLES_CLAIM,
     SCOPE_CLAIM,
+    access_token_kid,
     roles_from_claim,
     scope_claim,
     scopes_from_claim,
@@ -96,6 +94,18 @@ class AccessTokenCodec:
         token = jwt.encode(claims, key.signing, algorithm=key.algorithm, headers=headers)
         return IssuedToken(token=token, jti=jti, expires_in=self.ttl_seconds)
 
+    def denial_seconds(self, expires_at: int | None = None) -> int:
+        """How long a revocation must last to outlive what it revokes: the token expiring
+        at `expires_at`, or by default any token issued from now on, plus the leeway
+        `verify` grants past expiry. A denial gone at `exp` would let the token back in."""
+        if expires_at is None:
+            remaining = self.ttl_seconds
+        else:
+            remaining = max(0, expires_at - int(self._clock.now().timestamp()))
+        # + 1: margin for a token issued while the revocation is being written (a
+        # refresh that passed its check a moment before the session ended).
+        return remaining + self._leeway + 1
+
     def verify(self, token: str) -> AccessClaims:
         """Claims of a genuine, unexpired access token; NotAuthenticated for anything else."""
         if len(token) > MAX_TOKEN_LENGTH:
@@ -108,10 +118,12 @@ class AccessTokenCodec:
         return claims
 
     def _verify_signature_and_claims(self, token: str) -> AccessClaims:
+        # The header is parsed once, by the wire contract's parser, which never raises
+        # and refuses a token that is not typed as an access token.
+        key = self.keys.for_kid(access_token_kid(token))
+        if key is None:
+            raise NotAuthenticated
         try:
-            key = self.keys.for_kid(header_kid(token))
-            if key is None:
-                raise NotAuthenticated
             claims = jwt.decode(
                 token,
                 key.verifying,
@@ -152,14 +164,3 @@ class AccessTokenCodec:
             roles=roles,
             scopes=scopes,
         )
-
-
-def header_kid(token: str) -> object:
-    """The header's `kid`, read without PyJWT's full parse of the token (which
-    jwt.decode repeats anyway). Anything malformed yields None, and so a 401."""
-    encoded = token.partition(".")[0]
-    try:
-        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    return header.get("kid") if isinstance(header, dict) else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.user import DEFAULT_ROLES
 
 
@@ -18,6 +17,3 @@ class AccessClaims:
     expires_at: int
     roles: frozenset[str] = DEFAULT_ROLES
     scopes: frozenset[str] = field(default_factory=frozenset)
-
-    def remaining_seconds(self, clock: Clock = SYSTEM_CLOCK) -> int:
-        return max(0, self.expires_at - int(clock.now().timestamp()))

@@ -44,7 +44,7 @@ async def mongo_adapters(servers: Servers, isolation: dict[str, str]) -> AsyncIt
     try:
         yield Stores(
             store,
-            MongoAdminStore(client, isolation["mongo_db"]),
+            MongoAdminStore(store, client, isolation["mongo_db"]),
             client[isolation["mongo_db"]]["users"],
         )
     finally:
@@ -205,3 +205,13 @@ async def test_enable_happens_only_to_a_disabled_user(stores: Stores) -> None:
     assert stored is not None
     assert (stored.is_active, stored.enabled_at, stored.disabled_at) == (True, later, None)
     assert await stores.admin.count_admins() == 1
+
+
+async def test_events_that_follow_a_change_are_recorded_for_the_relay(stores: Stores) -> None:
+    user = await add_user(stores, "ada@example.com")
+    follow_up = an_event(user.id, EventType.USER_TOKENS_REVOKED)
+    assert await stores.admin.record_events(user.id, [follow_up])
+    assert not await stores.admin.record_events("no-such-user", [an_event("no-such-user")])
+    assert await pending_types(stores, user.id) == ["user.registered", "user.tokens_revoked"]
+    pending = await stores.users.pending(10)
+    assert [batch.user_id for batch in pending] == [user.id]

@@ -107,6 +107,20 @@ async def test_login_drops_stale_sessions(user_store: Store) -> None:
     assert list((await user_store.sessions_of(user.id) or {}).keys()) == [second.id]
 
 
+async def test_a_login_that_evicts_records_both_events_in_order(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    evicted, newest = make_session(), make_session()
+    await user_store.record_login(login_record(user, evicted))
+    logged_in = event(user, EventType.USER_LOGGED_IN)
+    revoked = event(user, EventType.SESSION_REVOKED)
+    record = LoginRecord(user.id, utc_now(), logged_in, None, newest, [evicted.id], [revoked])
+    await user_store.record_login(record)
+    assert list((await user_store.sessions_of(user.id) or {}).keys()) == [newest.id]
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events][-2:] == [logged_in.id, revoked.id]
+
+
 async def test_replace_session_is_a_compare_and_set(user_store: Store) -> None:
     user = make_user()
     await user_store.create(user, event(user))
@@ -150,6 +164,25 @@ async def test_end_sessions_records_the_event_once(user_store: Store) -> None:
     [batch] = await user_store.pending(10)
     assert [e.id for e in batch.events][-1] == revoked.id
     assert again.id not in [e.id for e in batch.events]
+
+
+async def test_end_sessions_records_every_event_in_order(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session()
+    await user_store.record_login(login_record(user, session))
+    cut_off = event(user, EventType.USER_TOKENS_REVOKED)
+    revoked = event(user, EventType.SESSION_REVOKED)
+    ended = session.revoked(utc_now(), "logout_all")
+    assert await user_store.end_sessions(
+        user.id, [ended], cut_off, only_if_active=False, more_events=[revoked]
+    )
+    # With no session left to end, the events alone are recorded.
+    later = event(user, EventType.USER_TOKENS_REVOKED)
+    assert await user_store.end_sessions(user.id, [], later, only_if_active=False)
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events][-3:] == [cut_off.id, revoked.id, later.id]
+    assert (await user_store.sessions_of(user.id) or {})[session.id].revoked_reason == "logout_all"
 
 
 async def test_mark_delivered_removes_only_those_events(user_store: Store) -> None:
@@ -201,7 +234,9 @@ async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> N
 
 
 async def test_concurrent_writes_to_one_user_lose_nothing(user_store: Store) -> None:
-    """Single-document atomicity, which the outbox relies on."""
+    """Single-document atomicity, which the outbox relies on. FerretDB 1.24 lost such
+    updates unless a proxy ran writes one at a time; MongoDB and the stack's
+    mongo-java-server keep them all."""
     user = make_user()
     await user_store.create(user, event(user))
     extra = [event(user, EventType.USER_LOGGED_OUT) for _ in range(40)]

@@ -17,13 +17,13 @@ from auth_api.app import create_app
 from auth_api.settings import Settings
 from consumers.__main__ import parse_args
 from consumers.quiz_profiles import COLLECTION
+from infra.stack_lib.api import free_port
 from tests.conftest import running
 from tests.events.processes import clean_environment, log_tail, process
 from tests.events.runners import committed
 from tests.events.support import outbox_drained
 from tests.support.api import register
 from tests.support.polling import eventually
-from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -70,6 +70,7 @@ async def test_quiz_profiles_serves_metrics_and_stops_cleanly_on_sigterm(
             metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
         consumer.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(consumer.wait, 15) == 0, log_tail(log)
+    assert "quiz-profiles stopped" in log.read_text(), log_tail(log)
 
     topic = settings.kafka_topic_prefix + "user.registered"
     labels = f'group="{group}",outcome="handled",topic="{topic}"'

@@ -90,16 +90,14 @@ def test_kafka_init_creates_every_event_topic_and_its_dlq() -> None:
 
 def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
     config = yaml.safe_load((REPO / "infra/prometheus/prometheus.yml").read_text())
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for s in job["static_configs"]
-        for target in s["targets"]
-    }
-    assert targets == {"auth-api:9100", "quiz-profiles:9102"}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # Every auth-api container, however many were started, from Docker's DNS.
+    assert jobs["auth-api"]["dns_sd_configs"] == [
+        {"names": ["auth-api"], "type": "A", "port": 9100, "refresh_interval": "15s"}
+    ]
+    assert jobs["quiz-profiles"]["static_configs"] == [{"targets": ["quiz-profiles:9102"]}]
     api = service("auth-api")["environment"]
     assert api["AUTH_METRICS_PORT"] == "9100"  # the port scraped, served by the API itself
-    assert not any(p.endswith(":9100") for p in service("auth-api")["ports"])
     consumer = service("quiz-profiles")["command"]
     assert consumer[consumer.index("--metrics-port") + 1] == "9102"
     assert service("prometheus")["profiles"] == ["ops"]
@@ -125,3 +123,75 @@ def test_dockerfile_runs_as_non_root_with_a_liveness_healthcheck() -> None:
     assert "uv sync --frozen --no-dev" in dockerfile
     assert re.search(r"^EXPOSE 8000$", dockerfile, re.MULTILINE)
     assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), one list per stage."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages and line and not line.startswith("#"):
+            stages[-1].append(line)
+    return stages
+
+
+def test_dockerfile_pulls_no_image_but_its_base() -> None:
+    """Builds need no registry when the base is given (make image bootstraps one)."""
+    for stage in dockerfile_stages():
+        assert stage[0].split()[1] == "${PYTHON_IMAGE}", stage[0]
+    assert "--from=ghcr.io" not in (REPO / "Dockerfile").read_text()
+
+
+def test_dockerfile_copies_the_sources_after_the_dependencies() -> None:
+    """A source change rebuilds the sources' layer, never the virtualenv's."""
+    runtime = dockerfile_stages()[-1]
+    assert runtime[-1] == "COPY --from=builder /app ./"
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    installs = [i for i in runtime if i.startswith("RUN") and re.search(r"\b(uv|pip)\b", i)]
+    assert installs == [], "the runtime stage installs packages: build tools would stay"
+
+
+def test_the_healthcheck_asks_the_port_the_api_listens_on() -> None:
+    """AUTH_PORT moves both: a host-networked container checks its own API."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^ENV .*AUTH_PORT=8000", dockerfile.replace("\\\n", " "), re.MULTILINE)
+    assert 'os.environ[\\"AUTH_PORT\\"]' in dockerfile
+    assert 'CMD ["python", "-m", "auth_api", "serve"]' in dockerfile
+
+
+def test_api_scales_behind_the_proxy() -> None:
+    # `--scale auth-api=N` needs auth-api to publish no fixed host port; the proxy does.
+    api, proxy = service("auth-api"), service("proxy")
+    assert "ports" not in api
+    assert proxy["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]
+    caddyfile = (REPO / "deploy/compose/Caddyfile").read_text()
+    assert "dynamic a auth-api 8000" in caddyfile
+    assert "respond /metrics 404" in caddyfile
+
+
+def test_api_trusts_forwarded_for_from_the_proxy_network_only() -> None:
+    api, proxy = service("auth-api"), service("proxy")
+    edge_subnet = compose()["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert api["environment"]["AUTH_TRUSTED_PROXIES"] == edge_subnet
+    assert proxy["networks"] == ["edge"]
+    on_edge = {n for n, d in compose()["services"].items() if "edge" in d.get("networks", [])}
+    assert on_edge == {"auth-api", "proxy"}
+
+
+def test_the_build_context_keeps_everything_the_dockerfile_copies() -> None:
+    """.dockerignore admits only what it lists: a package left off it fails the build."""
+    admitted = {
+        line.removeprefix("!").rstrip("/")
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = set()
+    for stage in dockerfile_stages():
+        for instruction in stage:
+            words = instruction.split()
+            if words[0] == "COPY" and not any(w.startswith("--from") for w in words):
+                copied |= {w.rstrip("/") for w in words[1:-1] if not w.startswith("--")}
+    assert copied, "no COPY found: the parser no longer reads the Dockerfile"
+    assert copied <= admitted, copied - admitted

@@ -4,6 +4,7 @@ expired, mistyped or malformed token into the same 401 a missing token gets."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -112,7 +113,7 @@ KEY_TRICKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "kid path traversal": lambda h, c: hs256({**h, "kid": "../../../dev/null"}, c, b""),
     "another secret": lambda h, c: hs256(h, c, b"an attacker's secret, 32+ bytes long"),
     "HS512 with the real secret": lambda h, c: jwt.encode(
-        c, SECRET, algorithm="HS512", headers={"kid": h["kid"]}
+        c, SECRET, algorithm="HS512", headers={"kid": h["kid"], "typ": h["typ"]}
     ),
 }
 
@@ -172,6 +173,35 @@ MALFORMED = [
 @pytest.mark.parametrize("token", MALFORMED)
 async def test_malformed_tokens_are_refused(victim: Victim, token: str) -> None:
     await assert_refused(victim, token)
+
+
+async def test_a_deeply_nested_token_header_is_a_401(victim: Victim, rs_victim: Victim) -> None:
+    """Thousands of nested `[` in 3.9 KB: under the length limit, deep enough to exhaust
+    the JSON parser's recursion. A refusal like any other, not a 500."""
+    header, _ = parts(victim.access_token)
+    nested = b64(b"[" * 2900) + "." + b64(b"{}") + "." + b64(b"x" * 32)
+    assert 3800 < len(nested) < 4096
+    inside = json.dumps({"kid": header["kid"], "typ": "at+jwt"})[:-1] + ', "x": ' + "[" * 2500
+    for target in (victim, rs_victim):
+        await assert_refused(target, nested)
+        await assert_refused(target, b64(inside.encode()) + "." + b64(b"{}") + ".")
+
+
+TYP_TRICKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "typ missing": lambda h: {k: v for k, v in h.items() if k != "typ"},
+    "typ JWT": lambda h: {**h, "typ": "JWT"},
+    "typ of an ID token": lambda h: {**h, "typ": "id_token+jwt"},
+    "typ not a string": lambda h: {**h, "typ": ["at+jwt"]},
+}
+
+
+@pytest.mark.parametrize("trick", TYP_TRICKS.values(), ids=TYP_TRICKS.keys())
+async def test_a_token_not_typed_at_jwt_is_refused_even_when_signed(
+    victim: Victim, trick: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    header, claims = parts(victim.access_token)
+    assert header["typ"] == "at+jwt"
+    await assert_refused(victim, hs256(trick(header), claims, SECRET))
 
 
 async def test_an_oversized_token_header_is_refused(victim: Victim) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from collections.abc import Callable
 
 from auth_api.app import create_app
+from auth_api.model.session import MAX_SESSIONS_PER_USER
 from auth_api.settings import Settings
 from tests.conftest import running
 from tests.support.api import assert_problem, bearer
@@ -43,6 +47,9 @@ async def test_logout_all_ends_every_session_at_once(api_settings: SettingsFacto
         for tokens in (phone, laptop):
             assert await me_status(api, str(tokens["access_token"])) == 401
             assert (await refresh(api, str(tokens["refresh_token"]))).status_code == 401
+        # Tokens issued in the logout-all's own second are refused too (README, Guarantees);
+        # a login from the next second on is not.
+        await asyncio.sleep(math.ceil(time.time()) - time.time() + 0.01)
         _, fresh = await logged_in(api, email)
         assert await me_status(api, str(fresh["access_token"])) == 200
 
@@ -82,8 +89,12 @@ async def test_ending_one_session_leaves_the_others(api_settings: SettingsFactor
         assert await me_status(api, str(phone["access_token"])) == 401
         assert (await refresh(api, str(phone["refresh_token"]))).status_code == 401
         assert await me_status(api, str(laptop["access_token"])) == 200
+        # A retry (the first response lost, say) answers as the first did.
+        retry = await api.delete(f"/auth/sessions/{other['id']}", headers=laptop_auth)
+        assert retry.status_code == 204
+        assert await me_status(api, str(phone["access_token"])) == 401
         assert_problem(
-            await api.delete(f"/auth/sessions/{other['id']}", headers=laptop_auth),
+            await api.delete("/auth/sessions/no-such-session", headers=laptop_auth),
             404,
             "SESSION_NOT_FOUND",
         )
@@ -127,3 +138,42 @@ async def test_logout_emits_one_logged_out_event(api_settings: SettingsFactory) 
         events = await delivered_events(app, "user.logged_out")
     assert len(events) == 1
     assert events[0]["data"]["scope"] == "session"
+
+
+async def test_a_session_evicted_by_the_cap_is_revoked_like_a_logout(
+    api_settings: SettingsFactory,
+) -> None:
+    app = create_app(api_settings(login_account_limit=MAX_SESSIONS_PER_USER + 5))
+    async with running(app) as api:
+        email, oldest = await logged_in(api, agent="oldest")
+        for _ in range(MAX_SESSIONS_PER_USER - 1):
+            await logged_in(api, email)
+        assert await me_status(api, str(oldest["access_token"])) == 200
+        _, newest = await logged_in(api, email, agent="newest")
+        # Its access token dies with it, not 15 minutes later.
+        assert await me_status(api, str(oldest["access_token"])) == 401
+        assert (await refresh(api, str(oldest["refresh_token"]))).status_code == 401
+        listed = await api.get("/auth/sessions", headers=bearer(str(newest["access_token"])))
+        assert len(listed.json()) == MAX_SESSIONS_PER_USER
+        assert "oldest" not in {s["user_agent"] for s in listed.json()}
+        events = await delivered_events(app, "session.revoked")
+    [evicted] = events
+    user_id, session_id, _ = str(oldest["refresh_token"]).split(".")
+    assert evicted["subject"] == user_id
+    assert evicted["data"]["reason"] == "evicted"
+    assert evicted["data"]["session_ids"] == [session_id]
+
+
+async def test_a_logged_out_token_stays_refused_through_the_leeway(
+    api_settings: SettingsFactory,
+) -> None:
+    """Tokens of 1 s with 3 s of leeway: the token is accepted up to 4 s after it was
+    issued, and its denial must last that long. Two seconds in, it has expired but is
+    still within the leeway, and a denial that ended at `exp` would let it back in."""
+    settings = api_settings(access_token_ttl_seconds=1, jwt_leeway_seconds=3)
+    async with running(create_app(settings)) as api:
+        _, tokens = await logged_in(api)
+        access = str(tokens["access_token"])
+        assert (await api.post("/auth/logout", headers=bearer(access))).status_code == 204
+        await asyncio.sleep(2)
+        assert await me_status(api, access) == 401

@@ -21,6 +21,7 @@ from auth_api.model.roles import RoleCatalog
 from auth_api.model.session import Session, SessionPolicy
 from auth_api.model.user import User
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.memory import MemoryUserStore
@@ -48,6 +49,7 @@ POLICY = SessionPolicy(
     reuse_grace=timedelta(seconds=5),
 )
 ACCESS_TTL_SECONDS = 900
+LEEWAY_SECONDS = 10
 
 # Small limits, so reaching them takes a handful of attempts. The IP limit is the larger,
 # as in production, so the (account, address) limit can be reached without it.
@@ -61,11 +63,13 @@ LIMITS = RateLimits(
     login_slowdown=Slowdown(after_failures=5, step_seconds=1.0, max_seconds=10.0),
 )
 
-# One declared role beyond the built-in ones, and a scope for every user.
+# Two declared roles beyond the built-in ones, and a scope for every user.
 CATALOG = RoleCatalog.of(
     {"quizmaster": ["quiz.write", "quiz.grade"], "reviewer": ["quiz.read"], "user": ["quiz.play"]}
 )
 LEEWAY_SECONDS = 10
+# One estimator thread for every unit test; its pool ends with the process.
+SHARED_STRENGTH = StrengthChecker(min_score=3)
 
 SIGNING_SECRET = b"unit-test signing secret, long enough for HS256."
 ROTATION_KEY = b"unit-test refresh rotation key, 32+ bytes long."
@@ -163,6 +167,7 @@ def build_services(
     limits: RateLimits = LIMITS,
 ) -> ServiceSet:
     """Wired as auth_api.container wires them, with the twins and `clock` everywhere."""
+    strength = SHARED_STRENGTH
     store = MemoryUserStore()
     revocations = MemoryRevocationStore(clock.monotonic)
     limiter = MemoryRateLimiter(clock.monotonic)
@@ -195,6 +200,7 @@ def build_services(
         on_event_recorded=recorded.append,
         # Off: the cache reads the process's monotonic clock, not the injected one.
         profiles=ProfileCache(ttl_seconds=0),
+        strength=strength,
         clock=clock,
         sleep=clock.sleep,
     )

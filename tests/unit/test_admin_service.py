@@ -41,6 +41,10 @@ async def pending_events(services: ServiceSet, user_id: str) -> list[tuple[str, 
     return [(str(e.type), e.data) for e in pending.events] if pending else []
 
 
+async def events_of(services: ServiceSet, user_id: str, kind: str) -> list[dict[str, Any]]:
+    return [data for t, data in await pending_events(services, user_id) if t == kind]
+
+
 async def snapshot(services: ServiceSet, user_id: str) -> tuple[Any, ...]:
     """What a refusal must leave as it was: the user, its sessions, its outbox."""
     user = await services.store.find_with_sessions(user_id)
@@ -92,12 +96,18 @@ async def test_a_role_change_records_one_event_with_the_old_and_new_roles(
     services: ServiceSet,
 ) -> None:
     actor, player = await admin_and_player(services)
+    changed_at = services.clock.now()
     await services.admin.set_roles(actor, player.id, ["quizmaster", "reviewer"])
-    (_, data) = (await pending_events(services, player.id))[-1]
+    (data,) = await events_of(services, player.id, "user.roles_changed")
     assert data["old_roles"] == ["user"]
     assert data["new_roles"] == ["quizmaster", "reviewer", "user"]
     assert data["changed_by"] == actor.user_id
     assert player.id in services.changed  # the cached profile is dropped
+    # For the services that follow revocations by events: the same cut-off as Redis.
+    kind, revoked = (await pending_events(services, player.id))[-1]
+    assert kind == "user.tokens_revoked"
+    assert revoked["valid_after"] == int(changed_at.timestamp()) + 1
+    assert revoked["reason"] == "roles_changed"
 
 
 async def test_unknown_roles_are_refused_and_change_nothing(services: ServiceSet) -> None:
@@ -109,12 +119,16 @@ async def test_unknown_roles_are_refused_and_change_nothing(services: ServiceSet
     assert await snapshot(services, player.id) == before
 
 
-async def test_setting_the_same_roles_again_records_nothing(services: ServiceSet) -> None:
+async def test_setting_the_same_roles_again_only_ends_the_tokens_again(
+    services: ServiceSet,
+) -> None:
     actor, player = await admin_and_player(services)
     await services.admin.set_roles(actor, player.id, ["reviewer"])
-    events = await pending_events(services, player.id)
+    pair = await services.log_in(EMAIL)
     await services.admin.set_roles(actor, player.id, ["user", "reviewer"])
-    assert await pending_events(services, player.id) == events
+    assert len(await events_of(services, player.id, "user.roles_changed")) == 1
+    assert len(await events_of(services, player.id, "user.tokens_revoked")) == 2
+    assert await services.is_denied(services.claims(pair))
 
 
 # --- Who may administer -----------------------------------------------------------------
@@ -200,7 +214,7 @@ async def test_a_race_that_would_leave_no_admin_is_undone(
     boss = await services.store.find_by_id(boss_id)
     assert boss is not None
     assert boss.is_admin
-    changes = [d for t, d in await pending_events(services, boss_id) if t == "user.roles_changed"]
+    changes = await events_of(services, boss_id, "user.roles_changed")
     assert [(c["old_roles"], c["new_roles"]) for c in changes[-2:]] == [
         (["admin", "user"], ["user"]),
         (["user"], ["admin", "user"]),
@@ -223,15 +237,18 @@ async def test_disable_ends_every_session_and_every_token(services: ServiceSet) 
     assert {s.revoked_reason for s in sessions.values()} == {"account_disabled"}
     with pytest.raises(NotAuthenticated):
         await services.accounts.current_user(services.claims(pairs[0]))
-    events = await pending_events(services, player.id)
-    (kind, data), (revoked_kind, revoked) = events[-2:]
-    assert (kind, revoked_kind) == ("user.disabled", "session.revoked")
+    kinds = [kind for kind, _ in await pending_events(services, player.id)]
+    assert kinds[-3:] == ["user.disabled", "session.revoked", "user.tokens_revoked"]
+    (data,) = await events_of(services, player.id, "user.disabled")
+    (revoked,) = await events_of(services, player.id, "session.revoked")
     assert set(data["session_ids"]) == set(revoked["session_ids"]) == set(sessions)
     assert (data["reason"], data["disabled_by"], revoked["reason"]) == (
         "cheating",
         actor.user_id,
         "account_disabled",
     )
+    (cut_off,) = await events_of(services, player.id, "user.tokens_revoked")
+    assert cut_off["reason"] == "account_disabled"
 
 
 async def test_a_disabled_account_tells_its_state_only_to_the_right_password(
@@ -245,12 +262,12 @@ async def test_a_disabled_account_tells_its_state_only_to_the_right_password(
         await services.log_in(EMAIL, "a wrong password entirely")
 
 
-async def test_disabling_twice_records_one_event(services: ServiceSet) -> None:
+async def test_disabling_twice_records_one_disable(services: ServiceSet) -> None:
     actor, player = await admin_and_player(services)
     await services.admin.disable(actor, player.id, "cheating")
-    events = await pending_events(services, player.id)
     await services.admin.disable(actor, player.id, "again")
-    assert await pending_events(services, player.id) == events
+    assert len(await events_of(services, player.id, "user.disabled")) == 1
+    assert len(await events_of(services, player.id, "user.tokens_revoked")) == 2
 
 
 async def test_enable_lets_the_user_log_in_again_but_revives_no_session(
@@ -296,8 +313,9 @@ async def test_logout_all_by_an_admin_ends_the_users_sessions(services: ServiceS
     assert await services.is_denied(services.claims(pair))
     with pytest.raises(InvalidRefreshToken):
         await services.refresh(pair)
-    kind, data = (await pending_events(services, player.id))[-1]
-    assert (kind, data["reason"]) == ("session.revoked", "ended_by_admin")
+    (revoked,) = await events_of(services, player.id, "session.revoked")
+    (cut_off,) = await events_of(services, player.id, "user.tokens_revoked")
+    assert revoked["reason"] == cut_off["reason"] == "ended_by_admin"
 
 
 async def test_lifting_the_throttle_lets_the_blocked_address_in_at_once(

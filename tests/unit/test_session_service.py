@@ -15,6 +15,7 @@ from quizauth_wire import EventType, RevocationReason
 from tests.support.clock import ManualClock
 from tests.support.services import (
     ACCESS_TTL_SECONDS,
+    LEEWAY_SECONDS,
     POLICY,
     ServiceSet,
     build_services,
@@ -150,7 +151,9 @@ async def test_a_login_beyond_the_cap_drops_the_least_recently_used_session(
     await services.refresh(pairs[1])
 
 
-async def test_ending_an_unknown_or_ended_session_is_not_found(services: ServiceSet) -> None:
+async def test_an_unknown_session_is_not_found_and_ending_one_again_denies_again(
+    services: ServiceSet,
+) -> None:
     mine = await logged_in(services)
     other = await logged_in(services)
     claims = services.claims(mine)
@@ -160,8 +163,10 @@ async def test_ending_an_unknown_or_ended_session_is_not_found(services: Service
     await services.sessions.end_one(claims, other_id)
     assert await services.is_denied(services.claims(other))
     assert not await services.is_denied(claims)
-    with pytest.raises(SessionNotFound):
-        await services.sessions.end_one(claims, other_id)
+    # A retry (its first answer lost, or Redis down the first time) is not refused: it
+    # redoes the denial (tests/sessions/test_revocation.py shows the redo on Redis).
+    await services.sessions.end_one(claims, other_id)
+    assert await services.is_denied(services.claims(other))
 
 
 async def test_logout_everywhere_denies_tokens_issued_before_it(services: ServiceSet) -> None:
@@ -177,7 +182,8 @@ async def test_logout_everywhere_denies_tokens_issued_before_it(services: Servic
         assert await services.is_denied(services.claims(pair), session_id="elsewhere")
     with pytest.raises(InvalidRefreshToken):
         await services.refresh(laptop)
-    # A login after the cut-off is not caught by it.
+    # A login from the next second on is not caught by it (its own second is).
+    services.clock.advance(1)
     fresh = await services.log_in("ada@example.com")
     assert not await services.is_denied(services.claims(fresh))
 
@@ -195,8 +201,9 @@ async def test_logout_ends_the_session_and_denies_the_token_until_it_expires(
         await services.refresh(pair)
     assert (await services.event_types(claims.user_id))[-1] == EventType.USER_LOGGED_OUT
     assert services.recorded[-1] == claims.user_id
-    # The token's own denial (its session's is looked past) lasts as long as the token.
-    remaining = ACCESS_TTL_SECONDS - 600
+    # The token's own denial (its session's is looked past) outlasts the token, and the
+    # leeway a verifier grants past its expiry, by a second.
+    remaining = ACCESS_TTL_SECONDS - 600 + LEEWAY_SECONDS + 1
     services.clock.advance(remaining - 1)
     assert await services.is_denied(claims, session_id="elsewhere")
     services.clock.advance(1)

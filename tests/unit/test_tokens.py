@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from auth_api.errors import NotAuthenticated
-from auth_api.tokens.access import AccessTokenCodec
+from auth_api.tokens.access import MAX_TOKEN_LENGTH, AccessTokenCodec
 from auth_api.tokens.keys import (
     KeySet,
     SigningKey,
@@ -54,9 +54,16 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 
 def sign(payload: dict[str, Any], key: SigningKey = HS_KEY, **headers: Any) -> str:
-    return jwt.encode(
-        payload, key.signing, algorithm=key.algorithm, headers={"kid": key.kid, **headers}
-    )
+    """Signed with the real key and typed as an access token: only what a test changes
+    is wrong."""
+    headers = {"kid": key.kid, "typ": "at+jwt", **headers}
+    return jwt.encode(payload, key.signing, algorithm=key.algorithm, headers=headers)
+
+
+def nested_header_token(depth: int) -> str:
+    """A token whose header is `depth` nested JSON arrays: under the length limit, deep
+    enough to exhaust the JSON parser's recursion."""
+    return f"{b64(b'[' * depth)}.{b64(json.dumps(claims()).encode())}.{b64(b'signature')}"
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "ES256", "EdDSA", "RS256"])
@@ -161,6 +168,39 @@ def test_bad_claims_are_rejected(codec: AccessTokenCodec, bad: dict[str, Any]) -
 def test_malformed_tokens_are_rejected(codec: AccessTokenCodec, token: str) -> None:
     with pytest.raises(NotAuthenticated):
         codec.verify(token)
+
+
+def test_a_deeply_nested_header_is_a_refusal_not_a_crash(codec: AccessTokenCodec) -> None:
+    token = nested_header_token(2500)
+    assert len(token) < MAX_TOKEN_LENGTH
+    with pytest.raises(NotAuthenticated):
+        codec.verify(token)
+    # Nested inside an object, next to a genuine kid: the parse fails just the same.
+    deep = json.dumps({"kid": HS_KEY.kid, "typ": "at+jwt"})[:-1] + ', "x": ' + "[" * 2900
+    with pytest.raises(NotAuthenticated):
+        codec.verify(f"{b64(deep.encode())}.{b64(b'{}')}.")
+
+
+def typed(typ: object) -> str:
+    """A genuine HS256 token whose header carries `typ` (none at all for `...`)."""
+    header: dict[str, Any] = {"alg": "HS256", "kid": HS_KEY.kid}
+    if typ is not ...:
+        header["typ"] = typ
+    return hs256(header, claims(), SECRET)
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "AT+JWT"])
+def test_a_token_typed_at_jwt_verifies(codec: AccessTokenCodec, typ: str) -> None:
+    assert codec.verify(typed(typ)).user_id == "u1"
+
+
+@pytest.mark.parametrize(
+    "typ",
+    [pytest.param(..., id="missing"), "JWT", "jwt", "at+jwt2", "application/jwt", "", None, 1],
+)
+def test_a_token_not_typed_at_jwt_is_rejected(codec: AccessTokenCodec, typ: object) -> None:
+    with pytest.raises(NotAuthenticated):
+        codec.verify(typed(typ))
 
 
 def test_unknown_or_missing_kid_and_oversized_header_are_rejected(
