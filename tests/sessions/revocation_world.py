@@ -106,7 +106,7 @@ class World:
                 opened.events,
             )
         )
-        pair = self.sessions.token_pair(user.id, opened.session, opened.refresh_token)
+        pair = self.sessions.token_pair(current, opened.session, opened.refresh_token, now)
         return self.codec.verify(pair.access.token), pair
 
     async def denied(self, claims: AccessClaims, session_id: str | None = None) -> bool:
