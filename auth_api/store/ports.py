@@ -3,9 +3,10 @@ both implement it, and one contract test suite runs against each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
@@ -83,3 +84,9 @@ class Outbox(Protocol):
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Number of undelivered events and the time of the oldest."""
+
+
+class KeyStore(Protocol):
+    async def keep_first(self, key_id: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The document stored under `key_id`; when there is none, `make()`'s, stored
+        unless a concurrent first start stored its own first (then that one)."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +82,20 @@ def private_key_pem(key: PrivateKey) -> bytes:
     )
 
 
-def load_private_key(path: Path) -> PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+def new_kid(algorithm: str, now: datetime) -> str:
+    """A key id that says what the key is and when it was made, and is unique."""
+    return f"{algorithm.lower()}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def parse_private_key(pem: bytes) -> PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, PrivateKey):
         raise ValueError("unsupported private key type")
     return key
+
+
+def load_private_key(path: Path) -> PrivateKey:
+    return parse_private_key(path.read_bytes())
 
 
 def asymmetric_key(kid: str, algorithm: str, private: PrivateKey) -> SigningKey:
