@@ -32,6 +32,7 @@ from auth_api.security.redis_stores import (
     connect_redis,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
+from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
 from auth_api.settings import Settings
 from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
@@ -70,6 +71,7 @@ class Services:
     authenticator: Authenticator
     codec: AccessTokenCodec
     introspection: IntrospectionGate
+    revocation: TokenRevocation
 
 
 @dataclass
@@ -238,10 +240,11 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
         profiles=ProfileCache(settings.profile_cache_seconds),
         clock=clock,
     )
+    authenticator = Authenticator(codec, backends.revocations)
     services = Services(
         accounts=accounts,
         sessions=sessions,
-        authenticator=Authenticator(codec, backends.revocations),
+        authenticator=authenticator,
         codec=codec,
         introspection=IntrospectionGate(
             parse_clients(settings.introspection_clients),
@@ -249,5 +252,6 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
+        revocation=TokenRevocation(sessions, authenticator),
     )
     return Container(settings, backends, hasher, services, relay)

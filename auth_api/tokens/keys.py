@@ -51,12 +51,17 @@ class KeySet:
         # The set is fixed once loaded: its public JWKS is built once, not per request.
         public = (key.public_jwk() for key in self._by_kid.values())
         self._jwks = {"keys": [jwk for jwk in public if jwk is not None]}
+        self._algorithms = sorted({key.algorithm for key in self._by_kid.values()})
 
     def for_kid(self, kid: object) -> SigningKey | None:
         return self._by_kid.get(kid) if isinstance(kid, str) else None
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         return self._jwks
+
+    def algorithms(self) -> list[str]:
+        """The algorithms tokens are signed and verified with, as discovery lists them."""
+        return self._algorithms
 
 
 def hmac_key(secret: bytes) -> SigningKey:
