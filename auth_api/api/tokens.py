@@ -122,7 +122,8 @@ async def revoke_token(request: Request, services: ServicesDep, ip: ClientIpDep)
 
 def parse_form(body: bytes) -> dict[str, list[str]]:
     try:
-        return parse_qs(body.decode("utf-8"), strict_parsing=False)
+        # Blank values kept: `token_type_hint=` is a hint, and not a valid one.
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:
         raise InvalidTokenRequest("The body must be UTF-8 form data.") from exc
 

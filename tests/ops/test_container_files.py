@@ -161,3 +161,28 @@ def test_the_healthcheck_asks_the_port_the_api_listens_on() -> None:
     assert re.search(r"^ENV .*AUTH_PORT=8000", dockerfile.replace("\\\n", " "), re.MULTILINE)
     assert 'os.environ[\\"AUTH_PORT\\"]' in dockerfile
     assert 'CMD ["python", "-m", "auth_api", "serve"]' in dockerfile
+
+
+def assignments(text: str) -> dict[str, str]:
+    """The variables a file in .env syntax sets: uncommented `NAME=value` lines."""
+    found = (line.partition("=") for line in text.splitlines() if not line.startswith("#"))
+    return {name.strip(): value for name, sep, value in found if sep}
+
+
+def test_compose_signs_with_the_generated_asymmetric_key() -> None:
+    env = assignments((REPO / ".env.example").read_text())
+    compose_env = service("auth-api")["environment"]
+    for name in ("AUTH_JWT_SECRET", "AUTH_JWT_ALGORITHM", "AUTH_JWT_KEYS_DIR"):
+        assert name not in env, f".env.example sets {name}"
+        assert name not in compose_env, f"docker-compose.yml sets {name}"
+    # What the API then reads (the key variables explicitly unset): it starts, in
+    # production, without a secret, and signs with ES256.
+    settings = Settings(
+        env=env["AUTH_ENV"],
+        mongo_url="mongodb://mongo:27017",
+        redis_url="redis://redis:6379/0",
+        jwt_secret=None,
+        jwt_algorithm=None,
+        jwt_keys_dir=None,
+    )
+    assert settings.signing_algorithm == "ES256"

@@ -183,6 +183,7 @@ async def test_revoking_twice_is_still_200(api: httpx.AsyncClient) -> None:
         (b"token=a&token_type_hint=access_token&token_type_hint=refresh_token", "invalid_request"),
         (b"token=\xff\xfe", "invalid_request"),
         (b"token=a&token_type_hint=id_token", "unsupported_token_type"),
+        (b"token=a&token_type_hint=", "unsupported_token_type"),
     ],
 )
 async def test_bad_requests_are_400_and_revoke_nothing(
