@@ -112,11 +112,11 @@ async def revoke_token(request: Request, services: ServicesDep, ip: ClientIpDep)
     (or with `Authorization: Bearer`), the token itself proves its holder may. Always
     200 and an empty body, also for an invalid or already revoked token."""
     authorization = request.headers.get("authorization")
-    await services.introspection.authenticate_if_basic(authorization, ip)
+    client_id = await services.introspection.authenticate_if_basic(authorization, ip)
     form = parse_form(await request.body())
     token = required_field(form, "token")
     hint = parse_hint(optional_field(form, "token_type_hint"))
-    await services.revocation.revoke(token, hint)
+    await services.revocation.revoke(token, hint, client_id)
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 

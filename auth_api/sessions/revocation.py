@@ -8,11 +8,14 @@ not an error (RFC 7009 section 2.2)."""
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from auth_api.errors import NotAuthenticated, UnsupportedTokenType
 from auth_api.sessions.service import SessionService
 from auth_api.tokens.authenticator import Authenticator
+
+audit = logging.getLogger("auth_api.audit")
 
 
 class TokenTypeHint(StrEnum):
@@ -35,13 +38,21 @@ class TokenRevocation:
         self._sessions = sessions
         self._authenticator = authenticator
 
-    async def revoke(self, token: str, hint: TokenTypeHint | None) -> bool:
-        """True when `token` was one of ours and is now revoked."""
-        attempts = [self._revoke_access, self._revoke_refresh]
+    async def revoke(self, token: str, hint: TokenTypeHint | None, client_id: str | None) -> bool:
+        """True when `token` was one of ours and is now revoked. `client_id`: the service
+        that asked, None for the token's own holder."""
+        attempts = [
+            (TokenTypeHint.ACCESS_TOKEN, self._revoke_access),
+            (TokenTypeHint.REFRESH_TOKEN, self._revoke_refresh),
+        ]
         if hint is TokenTypeHint.REFRESH_TOKEN:
             attempts.reverse()
-        for attempt in attempts:
+        for kind, attempt in attempts:
             if await attempt(token):
+                audit.info(
+                    "token revoked",
+                    extra={"audit": "token_revoked", "revoked_type": kind, "client_id": client_id},
+                )
                 return True
         return False
 

@@ -18,6 +18,7 @@ from auth_api.settings import Settings
 from tests.conftest import client_at, running
 from tests.support.api import assert_problem, bearer
 from tests.support.forgery import parts
+from tests.support.logs import CapturedLogs
 from tests.support.sessions import delivered_events, logged_in, me_status, refresh
 
 SettingsFactory = Callable[..., Settings]
@@ -98,7 +99,7 @@ async def test_revoking_a_refresh_token_ends_its_session_and_its_access_tokens(
 
 
 async def test_a_service_with_credentials_revokes_anyone_s_tokens(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, json_logs: CapturedLogs
 ) -> None:
     _, access, refresh_token = await session(api)
     _, other_access, _ = await session(api)
@@ -106,6 +107,12 @@ async def test_a_service_with_credentials_revokes_anyone_s_tokens(
     assert_revoked_answer(await revoke(api, basic(), token=refresh_token))
     assert await me_status(api, access) == 401
     assert await me_status(api, other_access) == 200
+    # The audit log says who revoked what; only the first revocation found a live token
+    # (the logout with the access token had already ended the refresh token's session).
+    [line] = json_logs.audit("token_revoked")
+    assert (line["revoked_type"], line["client_id"]) == ("access_token", "gateway")
+    assert access not in json_logs.text
+    assert refresh_token not in json_logs.text
 
 
 async def test_wrong_credentials_are_refused_and_revoke_nothing(api: httpx.AsyncClient) -> None:
