@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet as JoseKeySet
 from pymongo import AsyncMongoClient
@@ -39,6 +40,19 @@ async def test_without_key_settings_tokens_are_es256_and_verify_with_the_jwks(
         str(tokens["access_token"]), JoseKeySet.import_key_set(jwks), algorithms=["ES256"]
     )
     assert token.header["kid"] == key["kid"]
+
+
+@pytest.mark.parametrize(("algorithm", "kty"), [("EdDSA", "OKP"), ("RS256", "RSA")])
+async def test_another_algorithm_generates_a_key_of_its_kind(
+    make_settings: SettingsFactory, algorithm: str, kty: str
+) -> None:
+    settings = make_settings(**{**NO_KEY_SETTINGS, "jwt_algorithm": algorithm})
+    async with running(create_app(settings)) as api:
+        _, tokens = await logged_in(api)
+        assert await me_status(api, str(tokens["access_token"])) == 200
+        [key] = (await api.get("/.well-known/jwks.json")).json()["keys"]
+    assert (key["kty"], key["alg"]) == (kty, algorithm)
+    assert parts(str(tokens["access_token"]))[0]["kid"] == key["kid"]
 
 
 async def test_replicas_starting_together_share_one_key(real_settings: SettingsFactory) -> None:
