@@ -34,15 +34,18 @@ from auth_api.security.redis_stores import (
     connect_redis,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
+from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.settings import Settings
+from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
-from auth_api.store.ports import Outbox, SessionStore, UserStore
+from auth_api.store.ports import KeyStore, Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import IntrospectionGate, parse_clients
-from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
+from auth_api.tokens.keys import KeySet
+from auth_api.tokens.signing import load_signing
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,12 @@ class Backends:
     revocations: RevocationStore
     limiter: RateLimiter
     publisher: EventPublisher
+    keys: KeyStore
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close_connections(self) -> None:
+        for close in reversed(self.closers):
+            await close()
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Services:
     authenticator: Authenticator
     codec: AccessTokenCodec
     introspection: IntrospectionGate
+    revocation: TokenRevocation
 
 
 @dataclass
@@ -87,8 +96,7 @@ class Container:
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
         await self.backends.publisher.close()
-        for close in reversed(self.backends.closers):
-            await close()
+        await self.backends.close_connections()
         self.hasher.close()
         self.strength.close()
 
@@ -117,6 +125,7 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         revocations=MemoryRevocationStore(clock.monotonic),
         limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
+        keys=MemoryKeyStore(),
     )
 
 
@@ -141,6 +150,7 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
+        keys=MongoKeyStore(mongo, settings.mongo_db),
         closers=[mongo.close, redis.aclose],
     )
 
@@ -152,12 +162,6 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
     return KafkaPublisher(
         settings.kafka_bootstrap, settings.io_timeout_seconds, settings.kafka_topic_partitions
     )
-
-
-def build_keys(settings: Settings) -> KeySet:
-    if settings.jwt_algorithm is SigningAlgorithm.HS256 or settings.jwt_keys_dir is None:
-        return KeySet(hmac_key(settings.signing_secret))
-    return load_key_directory(settings.jwt_keys_dir)
 
 
 def build_hasher(settings: Settings) -> PasswordHasher:
@@ -172,9 +176,9 @@ def build_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
+def build_codec(settings: Settings, keys: KeySet, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
     return AccessTokenCodec(
-        keys=build_keys(settings),
+        keys=keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
@@ -207,13 +211,19 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
+async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
     """`clock` drives every time rule: the services, token issue times, the relay and
-    the in-process stores' windows. Tests pass a clock they move by hand."""
+    the in-process stores' windows. Tests pass a clock they move by hand. Awaited for
+    the signing keys, which may have to be read from (or first written to) the store."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
+    try:
+        signing = await load_signing(settings, backends.keys, clock.now())
+    except BaseException:
+        await backends.close_connections()
+        raise
     hasher = build_hasher(settings)
     strength = StrengthChecker(settings.password_min_score)
-    codec = build_codec(settings, clock)
+    codec = build_codec(settings, signing.keys, clock)
     tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
         backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
@@ -229,7 +239,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         codec,
         backends.revocations,
         session_policy(settings),
-        settings.refresh_rotation_key,
+        signing.rotation_key,
         on_event_recorded=event_recorded,
         clock=clock,
     )
@@ -244,10 +254,11 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         clock=clock,
         strength=strength,
     )
+    authenticator = Authenticator(codec, backends.revocations)
     services = Services(
         accounts=accounts,
         sessions=sessions,
-        authenticator=Authenticator(codec, backends.revocations),
+        authenticator=authenticator,
         codec=codec,
         introspection=IntrospectionGate(
             parse_clients(settings.introspection_clients),
@@ -255,5 +266,6 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
+        revocation=TokenRevocation(sessions, authenticator),
     )
     return Container(settings, backends, hasher, strength, services, relay, backlog)
