@@ -38,7 +38,7 @@ async def make_run(log: Path) -> AsyncIterator[str]:
     with process(["-m", "auth_api", "serve", "--port", str(port)], env, log):
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
-            await until_live(http, log, 20)
+            await until_live(http, log)
         yield base
 
 
