@@ -36,18 +36,21 @@ from auth_api.security.redis_stores import (
     connect_redis,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
+from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.settings import Settings
 from auth_api.store.admin_ports import AdminStore
+from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_admin import MongoAdminStore
-from auth_api.store.ports import Outbox, SessionStore, UserStore
+from auth_api.store.ports import KeyStore, Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import IntrospectionGate, parse_clients
-from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
+from auth_api.tokens.keys import KeySet
+from auth_api.tokens.signing import load_signing
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,12 @@ class Backends:
     limiter: RateLimiter
     publisher: EventPublisher
     admin: AdminStore
+    keys: KeyStore
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close_connections(self) -> None:
+        for close in reversed(self.closers):
+            await close()
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ class Services:
     codec: AccessTokenCodec
     introspection: IntrospectionGate
     admin: AdminService
+    revocation: TokenRevocation
 
 
 @dataclass
@@ -94,8 +103,7 @@ class Container:
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
         await self.backends.publisher.close()
-        for close in reversed(self.backends.closers):
-            await close()
+        await self.backends.close_connections()
         self.hasher.close()
         self.strength.close()
 
@@ -125,6 +133,7 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
         admin=MemoryAdminStore(store),
+        keys=MemoryKeyStore(),
     )
 
 
@@ -150,6 +159,7 @@ def connected_backends(settings: Settings) -> Backends:
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
         admin=MongoAdminStore(store, mongo, settings.mongo_db),
+        keys=MongoKeyStore(mongo, settings.mongo_db),
         closers=[mongo.close, redis.aclose],
     )
 
@@ -161,12 +171,6 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
     return KafkaPublisher(
         settings.kafka_bootstrap, settings.io_timeout_seconds, settings.kafka_topic_partitions
     )
-
-
-def build_keys(settings: Settings) -> KeySet:
-    if settings.jwt_algorithm is SigningAlgorithm.HS256 or settings.jwt_keys_dir is None:
-        return KeySet(hmac_key(settings.signing_secret))
-    return load_key_directory(settings.jwt_keys_dir)
 
 
 def build_hasher(settings: Settings) -> PasswordHasher:
@@ -181,9 +185,9 @@ def build_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
+def build_codec(settings: Settings, keys: KeySet, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
     return AccessTokenCodec(
-        keys=build_keys(settings),
+        keys=keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
@@ -217,13 +221,19 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
+async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
     """`clock` drives every time rule: the services, token issue times, the relay and
-    the in-process stores' windows. Tests pass a clock they move by hand."""
+    the in-process stores' windows. Tests pass a clock they move by hand. Awaited for
+    the signing keys, which may have to be read from (or first written to) the store."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
+    try:
+        signing = await load_signing(settings, backends.keys, clock.now())
+    except BaseException:
+        await backends.close_connections()
+        raise
     hasher = build_hasher(settings)
     strength = StrengthChecker(settings.password_min_score)
-    codec = build_codec(settings, clock)
+    codec = build_codec(settings, signing.keys, clock)
     tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
         backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
@@ -239,7 +249,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         codec,
         backends.revocations,
         session_policy(settings),
-        settings.refresh_rotation_key,
+        signing.rotation_key,
         on_event_recorded=event_recorded,
         clock=clock,
     )
@@ -255,10 +265,11 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         clock=clock,
         strength=strength,
     )
+    authenticator = Authenticator(codec, backends.revocations)
     services = Services(
         accounts=accounts,
         sessions=sessions,
-        authenticator=Authenticator(codec, backends.revocations),
+        authenticator=authenticator,
         codec=codec,
         introspection=IntrospectionGate(
             parse_clients(settings.introspection_clients),
@@ -267,6 +278,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_window_seconds,
         ),
         admin=build_admin(settings, backends, sessions, codec, profiles, event_recorded, clock),
+        revocation=TokenRevocation(sessions, authenticator),
     )
     return Container(settings, backends, hasher, strength, services, relay, backlog)
 

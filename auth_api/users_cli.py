@@ -80,7 +80,11 @@ async def run_with_settings(
     args: argparse.Namespace, settings: Settings, read_password: PasswordReader
 ) -> int:
     """The command against the servers in `settings`; its exit status."""
-    container = build_container(settings)
+    try:
+        container = await build_container(settings)
+    except AuthServiceError as exc:  # a server out of reach, say
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         await container.backends.users.setup()
         if args.action == "create-admin":

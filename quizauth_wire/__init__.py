@@ -213,6 +213,7 @@ class RevocationReason(StrEnum):
     ENDED_BY_USER = "ended_by_user"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
     EVICTED = "evicted"  # a login beyond the per-user session cap ended the oldest
+    REVOKED = "revoked"  # its refresh token was revoked (RFC 7009, POST /auth/revoke)
     ACCOUNT_DISABLED = "account_disabled"  # an admin disabled the account
     ENDED_BY_ADMIN = "ended_by_admin"  # an admin logged the user out everywhere
     ROLES_CHANGED = "roles_changed"  # an admin changed the user's roles (tokens only)

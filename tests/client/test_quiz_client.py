@@ -38,7 +38,7 @@ async def auth_service(
     with process(args, env, log):
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
-            await until_live(http, log, 10)
+            await until_live(http, log)
         yield base
 
 

@@ -19,13 +19,18 @@ OPERATIONS = [
     for method, op in ops.items()
 ]
 # Where a request meets the rate limiter (429) or a backing server (503).
-# Introspection throttles failed client credentials per address.
+# Introspection and revocation throttle failed client credentials per address.
 THROTTLED = {
     "register_auth_register_post",
     "login_auth_login_post",
     "introspect_token_auth_introspect_post",
+    "revoke_token_auth_revoke_post",
 }
-NO_SERVER_NEEDED = {"jwks__well_known_jwks_json_get", "live_health_live_get"}
+NO_SERVER_NEEDED = {
+    "jwks__well_known_jwks_json_get",
+    "openid_configuration__well_known_openid_configuration_get",
+    "live_health_live_get",
+}
 
 
 @pytest.mark.parametrize("model", ["RegisterRequest", "LoginRequest"])
