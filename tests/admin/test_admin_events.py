@@ -27,6 +27,11 @@ async def published(servers: Servers, settings: Settings, event_type: str) -> li
     return await read_topic(servers.kafka_bootstrap, settings.kafka_topic_prefix + event_type)
 
 
+def by_user(item: tuple[str, str]) -> str:
+    """A stable sort key: users interleave on a topic, each user's events keep their order."""
+    return item[0]
+
+
 def checked(records: list[Any], event_type: str) -> list[dict[str, Any]]:
     """The envelopes, each valid, keyed by its user and without secrets."""
     for record, envelope in zip(records, envelopes(records), strict=True):
@@ -77,6 +82,18 @@ async def test_the_admin_api_publishes_roles_changed_disabled_and_enabled(
     (revoked,) = checked(await published(servers, settings, "session.revoked"), "session.revoked")
     assert revoked["data"]["reason"] == "account_disabled"
     assert revoked["data"]["session_ids"] == disabled["data"]["session_ids"]
+    cut_offs = checked(
+        await published(servers, settings, "user.tokens_revoked"), "user.tokens_revoked"
+    )
+    per_user = sorted(((c["subject"], c["data"]["reason"]) for c in cut_offs), key=by_user)
+    assert per_user == sorted(
+        [
+            (world.admin.id, "roles_changed"),
+            (player.id, "roles_changed"),
+            (player.id, "account_disabled"),
+        ],
+        key=by_user,
+    )
 
 
 async def test_the_command_line_records_roles_changed_for_the_relay(

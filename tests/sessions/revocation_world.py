@@ -106,7 +106,9 @@ class World:
                 opened.events,
             )
         )
-        pair = self.sessions.token_pair(current, opened.session, opened.refresh_token, now)
+        # This codec keeps the system clock (the sessions move their own): stamp as it would.
+        read_at = utc_now()
+        pair = self.sessions.token_pair(current, opened.session, opened.refresh_token, read_at)
         return self.codec.verify(pair.access.token), pair
 
     async def denied(self, claims: AccessClaims, session_id: str | None = None) -> bool:
