@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 
+from auth_api.accounts.lifecycle import LifecycleService
+from auth_api.accounts.lifecycle_base import LifecycleDeps, LifecycleLimits
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.service import AccountService, RateLimits, Slowdown
 from auth_api.events.publisher import (
@@ -21,6 +23,9 @@ from auth_api.events.publisher import (
     UnreachablePublisher,
 )
 from auth_api.events.relay import OutboxRelay
+from auth_api.mail.mailer import Mailer
+from auth_api.mail.relay import MailRelay
+from auth_api.mail.wiring import build_mail_relay, build_mailer, mail_tokens
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
@@ -34,6 +39,7 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.service import SessionService
 from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.store.account_ports import AccountStore, MailOutbox
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.ports import Outbox, SessionStore, UserStore
@@ -53,6 +59,8 @@ class Backends:
     revocations: RevocationStore
     limiter: RateLimiter
     publisher: EventPublisher
+    accounts: AccountStore
+    mail_outbox: MailOutbox
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -63,6 +71,7 @@ class Services:
     authenticator: Authenticator
     codec: AccessTokenCodec
     introspection: IntrospectionGate
+    lifecycle: LifecycleService
 
 
 @dataclass
@@ -72,20 +81,37 @@ class Container:
     hasher: PasswordHasher
     services: Services
     relay: OutboxRelay
+    mail_relay: MailRelay
+    mailer: Mailer
     _relay_task: asyncio.Task[None] | None = None
+    _mail_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.backends.users.setup()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+            self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
 
     async def close(self) -> None:
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
+        if self._mail_task is not None:
+            await self._stop_mail_relay(self._mail_task)
+        await self.mailer.close()
         await self.backends.publisher.close()
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+
+    async def _stop_mail_relay(self, task: asyncio.Task[None]) -> None:
+        self.mail_relay.stop()
+        try:
+            async with asyncio.timeout(self.settings.smtp_timeout_seconds):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _stop_relay(self, task: asyncio.Task[None]) -> None:
         # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
@@ -112,6 +138,8 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         revocations=MemoryRevocationStore(clock.monotonic),
         limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
+        accounts=store,
+        mail_outbox=store,
     )
 
 
@@ -136,6 +164,8 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
+        accounts=store,
+        mail_outbox=store,
         closers=[mongo.close, redis.aclose],
     )
 
@@ -191,6 +221,7 @@ def rate_limits(settings: Settings) -> RateLimits:
             step_seconds=settings.login_delay_step_seconds,
             max_seconds=settings.login_delay_max_seconds,
         ),
+        require_verified_email=settings.require_verified_email,
     )
 
 
@@ -220,6 +251,9 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         on_event_recorded=relay.notify,
         clock=clock,
     )
+    mailer = build_mailer(settings)
+    mail_relay = build_mail_relay(settings, backends.mail_outbox, mailer, clock)
+    profiles = ProfileCache(settings.profile_cache_seconds)
     accounts = AccountService(
         backends.users,
         hasher,
@@ -227,8 +261,27 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         backends.limiter,
         rate_limits(settings),
         on_event_recorded=relay.notify,
-        profiles=ProfileCache(settings.profile_cache_seconds),
+        profiles=profiles,
         clock=clock,
+        mail_tokens=mail_tokens(settings),
+        on_mail_recorded=mail_relay.notify,
+    )
+    lifecycle = LifecycleService(
+        LifecycleDeps(
+            accounts=accounts,
+            users=backends.users,
+            store=backends.accounts,
+            hasher=hasher,
+            limiter=backends.limiter,
+            limits=lifecycle_limits(settings),
+            revocations=backends.revocations,
+            codec=codec,
+            tokens=mail_tokens(settings),
+            profiles=profiles,
+            on_event_recorded=relay.notify,
+            on_mail_recorded=mail_relay.notify,
+            clock=clock,
+        )
     )
     services = Services(
         accounts=accounts,
@@ -241,5 +294,15 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
+        lifecycle=lifecycle,
     )
-    return Container(settings, backends, hasher, services, relay)
+    return Container(settings, backends, hasher, services, relay, mail_relay, mailer)
+
+
+def lifecycle_limits(settings: Settings) -> LifecycleLimits:
+    return LifecycleLimits(
+        account=settings.account_action_limit,
+        ip=settings.account_action_ip_limit,
+        mail=settings.account_mail_limit,
+        window_seconds=settings.account_action_window_seconds,
+    )

@@ -197,6 +197,44 @@ class Settings(BaseSettings):
         16384, ge=4096, description="Largest accepted request line and headers (431 beyond)"
     )
 
+    # --- Mail and the account lifecycle (README, "Account lifecycle") -----------------
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where users reach the web page; the links in mails point here",
+    )
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="SMTP server for mails: smtp://[user:pass@]host[:port], smtp+starttls:// "
+        "or smtps://; unset: mails wait (in development and embedded mode: kept in memory "
+        "and logged)",
+    )
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one SMTP delivery")
+    mail_from: str = Field(
+        "quizauth <no-reply@localhost>", description="The From header of every mail"
+    )
+    mail_service_name: str = Field("quizauth", description="The name mails give the service")
+    require_verified_email: bool = Field(
+        False, description="Refuse login (403 EMAIL_NOT_VERIFIED) until the address is verified"
+    )
+    account_action_limit: int = Field(
+        10,
+        ge=1,
+        description="Attempts per account per window at each lifecycle endpoint (verify, "
+        "reset, change password or email, delete, export)",
+    )
+    account_action_ip_limit: int = Field(
+        100, ge=1, description="Attempts per client address (IPv6: /64) per window at each"
+    )
+    account_mail_limit: int = Field(
+        3,
+        ge=1,
+        description="Mails an account may ask for per window (verification resend, password "
+        "reset, email change), each kind on its own",
+    )
+    account_action_window_seconds: int = Field(
+        3600, ge=1, description="Window of the lifecycle endpoints' limits"
+    )
+
     @field_validator(
         "trusted_proxies", "introspection_clients", "web_origins", "cors_origins", mode="before"
     )
@@ -268,6 +306,11 @@ class Settings(BaseSettings):
     def refresh_rotation_key(self) -> bytes:
         """A key of its own for refresh-token derivation, derived from the secret."""
         return hmac.new(self.signing_secret, b"quizauth refresh rotation", "sha256").digest()
+
+    @property
+    def mail_token_key(self) -> bytes:
+        """A key of its own for the tokens sent by mail, derived from the secret."""
+        return hmac.new(self.signing_secret, b"quizauth mail tokens", "sha256").digest()
 
     @property
     def signing_secret(self) -> bytes:

@@ -26,6 +26,8 @@ from enum import StrEnum
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 ACCESS_TOKEN_TYP_HEADER = "at+jwt"  # noqa: S105 - RFC 9068 media type, not a secret
+# OpenID Connect's claim name; absent from tokens of earlier releases (read as false).
+EMAIL_VERIFIED_CLAIM = "email_verified"
 REQUIRED_CLAIMS: tuple[str, ...] = ("sub", "jti", "sid", "iat", "exp", "iss", "aud", "token_type")
 
 
@@ -136,6 +138,11 @@ class EventType(StrEnum):
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGGED_OUT = "user.logged_out"
     SESSION_REVOKED = "session.revoked"
+    USER_EMAIL_VERIFIED = "user.email_verified"
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event type
+    USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an event type
+    USER_EMAIL_CHANGED = "user.email_changed"
+    USER_DELETED = "user.deleted"
 
 
 class RevocationReason(StrEnum):
@@ -146,6 +153,9 @@ class RevocationReason(StrEnum):
     ENDED_BY_USER = "ended_by_user"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
     EVICTED = "evicted"  # a login beyond the per-user session cap ended the oldest
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - the other sessions ended
+    ACCOUNT_DELETED = "account_deleted"
 
 
 def topic_for(event_type: EventType | str, prefix: str = "") -> str:

@@ -1,8 +1,9 @@
 """A short-lived, bounded, per-process cache of user profiles for /auth/me.
 
-Profiles do not change through the API once created, and every request still checks
-revocation in Redis, so serving a profile up to a few seconds old costs nothing in
-correctness and saves a MongoDB read on the hottest authenticated path."""
+Profiles change rarely (a verified or changed address), the instance that changes one
+forgets its entry, and every request still checks revocation in Redis: another
+instance serving a profile up to a few seconds old costs little in correctness and
+saves a MongoDB read on the hottest authenticated path."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ class ProfileCache:
             del self._entries[user_id]
             return None
         return user
+
+    def forget(self, user_id: str) -> None:
+        self._entries.pop(user_id, None)
 
     def put(self, user: User) -> None:
         if self._ttl <= 0:

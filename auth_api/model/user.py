@@ -30,5 +30,10 @@ class User:
     last_login_at: datetime | None = None
     is_active: bool = True
     role: Role = Role.USER
+    email_verified: bool = False
+    email_verified_at: datetime | None = None
+    # Set when the account was deleted: the document is then a tombstone without
+    # personal data (README, "Deleting an account").
+    deleted_at: datetime | None = None
     # Loaded only where needed (login); /auth/me does not read them.
     sessions: dict[str, Session] = field(default_factory=dict)

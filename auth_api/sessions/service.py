@@ -122,30 +122,35 @@ class SessionService:
         )
         return over_cap
 
-    def token_pair(self, user_id: str, session: Session, refresh: RefreshToken) -> TokenPair:
-        access = self._tokens.issue(user_id, session.id)
+    def token_pair(
+        self, user_id: str, session: Session, refresh: RefreshToken, email_verified: bool = False
+    ) -> TokenPair:
+        access = self._tokens.issue(user_id, session.id, email_verified)
         return TokenPair(access, str(refresh), self._refresh_expires_in(session))
 
     async def refresh(self, raw_token: str, user_agent: str) -> TokenPair:
         token = RefreshToken.parse(raw_token)
         if token is None:
             raise InvalidRefreshToken
-        sessions = await self._store.sessions_of(token.user_id)
-        session = (sessions or {}).get(token.session_id)
-        if session is None:
+        user = await self._store.find_with_sessions(token.user_id)
+        session = user.sessions.get(token.session_id) if user else None
+        if user is None or session is None:
             raise InvalidRefreshToken
         now = self._clock.now()
         presented = token.hash
+        verified = user.email_verified
         if presented == session.refresh_hash and session.is_active(now, self._policy):
-            return await self._rotate(token, session, user_agent)
+            return await self._rotate(token, session, user_agent, verified)
         if self._is_grace_retry(session, presented, now):
-            return self._replay(token, session)
+            return self._replay(token, session, verified)
         if presented == session.previous_hash or presented in session.spent_hashes:
             await self._end_for_reuse(token.user_id, session)
             raise RefreshTokenReused
         raise InvalidRefreshToken
 
-    async def _rotate(self, token: RefreshToken, session: Session, user_agent: str) -> TokenPair:
+    async def _rotate(
+        self, token: RefreshToken, session: Session, user_agent: str, verified: bool
+    ) -> TokenPair:
         successor = self._successor(token, session.generation + 1)
         rotated = session.rotated(
             successor.hash, self._clock.now(), user_agent[:MAX_USER_AGENT_LENGTH]
@@ -155,7 +160,7 @@ class SessionService:
             # against what the winner stored.
             return await self.refresh(str(token), user_agent)
         audit.info("refresh", extra={"audit": "refresh", "user_id": token.user_id})
-        return self.token_pair(token.user_id, rotated, successor)
+        return self.token_pair(token.user_id, rotated, successor, verified)
 
     def _is_grace_retry(self, session: Session, presented: str, now: datetime) -> bool:
         if presented != session.previous_hash or session.rotated_at is None:
@@ -163,12 +168,12 @@ class SessionService:
         within = now - session.rotated_at < self._policy.reuse_grace  # 0 turns it off
         return within and session.is_active(now, self._policy)
 
-    def _replay(self, token: RefreshToken, session: Session) -> TokenPair:
+    def _replay(self, token: RefreshToken, session: Session, verified: bool) -> TokenPair:
         """The same successor the winner got: a retry, not a second rotation."""
         successor = self._successor(token, session.generation)
         if successor.hash != session.refresh_hash:
             raise InvalidRefreshToken
-        return self.token_pair(token.user_id, session, successor)
+        return self.token_pair(token.user_id, session, successor, verified)
 
     def _successor(self, token: RefreshToken, generation: int) -> RefreshToken:
         secret = next_secret(self._rotation_key, token.session_id, generation, token.secret)

@@ -7,18 +7,25 @@ from datetime import datetime
 
 from auth_api.errors import EmailAlreadyRegistered
 from auth_api.model.events import PendingEvent
+from auth_api.model.mail import PendingMail
+from auth_api.model.one_time_tokens import StoredToken
 from auth_api.model.session import Session
 from auth_api.model.user import User
+from auth_api.store.account_ports import Welcome
+from auth_api.store.memory_accounts import MemoryAccounts
 from auth_api.store.ports import LoginRecord, UserEvents
 
 
-class MemoryUserStore:
-    """Implements UserStore, SessionStore and Outbox over dicts, like the Mongo adapter."""
+class MemoryUserStore(MemoryAccounts):
+    """Implements UserStore, SessionStore and Outbox over dicts, like the Mongo adapter,
+    and AccountStore and MailOutbox (memory_accounts.py)."""
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
         self._by_email: dict[str, str] = {}
         self._outbox: dict[str, list[PendingEvent]] = {}
+        self._tokens: dict[str, dict[str, StoredToken]] = {}
+        self._mails: dict[str, list[PendingMail]] = {}
 
     async def setup(self) -> None:
         return None
@@ -26,13 +33,14 @@ class MemoryUserStore:
     async def ping(self) -> None:
         return None
 
-    async def create(self, user: User, event: PendingEvent) -> None:
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
         # No await between check and insert: atomic on one event loop.
         if user.email_normalized in self._by_email:
             raise EmailAlreadyRegistered
         self._users[user.id] = copy.deepcopy(user)
         self._by_email[user.email_normalized] = user.id
         self._outbox[user.id] = [event]
+        self.record_welcome(user.id, welcome)
 
     async def find_by_email(self, email_normalized: str) -> User | None:
         user_id = self._by_email.get(email_normalized)
@@ -58,6 +66,10 @@ class MemoryUserStore:
             user.sessions.pop(stale, None)
         user.sessions[login.session.id] = login.session
         self._outbox.setdefault(login.user_id, []).extend(login.events)
+
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        user = self._users.get(user_id)
+        return copy.deepcopy(user) if user else None
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         user = self._users.get(user_id)

@@ -4,36 +4,26 @@ so neither can exist without the other, without multi-document transactions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
+from auth_api.errors import EmailAlreadyRegistered
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import Role, User
+from auth_api.store.account_ports import Welcome
 from auth_api.store.documents import session_to_document, sessions_from_document
+from auth_api.store.mongo_accounts import MongoAccounts, welcome_fields
+from auth_api.store.mongo_errors import mongo_errors
 from auth_api.store.ports import LoginRecord, UserEvents
 
 Document = dict[str, Any]
 # Matches users with undelivered events; served by the sparse index on outbox.id.
 PENDING = {"outbox.id": {"$exists": True}}
-
-
-@asynccontextmanager
-async def mongo_errors() -> AsyncIterator[None]:
-    """Turn driver failures into the one error the API renders as 503."""
-    try:
-        yield
-    except DuplicateKeyError:
-        raise
-    except PyMongoError as exc:
-        raise DependencyUnavailable("mongodb") from exc
 
 
 def to_document(user: User, event: PendingEvent) -> Document:
@@ -48,6 +38,9 @@ def to_document(user: User, event: PendingEvent) -> Document:
         "last_login_at": user.last_login_at,
         "is_active": user.is_active,
         "role": user.role.value,
+        "email_verified": user.email_verified,
+        "email_verified_at": user.email_verified_at,
+        "deleted_at": user.deleted_at,
         "outbox": [event.to_document()],
         "sessions": {},
     }
@@ -65,14 +58,19 @@ def from_document(doc: Document) -> User:
         last_login_at=doc.get("last_login_at"),
         is_active=bool(doc.get("is_active", True)),
         role=Role(doc.get("role", Role.USER.value)),
+        email_verified=bool(doc.get("email_verified", False)),
+        email_verified_at=doc.get("email_verified_at"),
+        deleted_at=doc.get("deleted_at"),
         sessions=sessions_from_document(doc),
     )
 
 
-class MongoUserStore:
-    """Implements UserStore, SessionStore and Outbox over the `users` collection."""
+class MongoUserStore(MongoAccounts):
+    """Implements UserStore, SessionStore and Outbox over the `users` collection, and
+    AccountStore and MailOutbox (mongo_accounts.py)."""
 
     def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+        self._user_of = from_document
         self._client = client
         self._users: AsyncCollection[Document] = client[database]["users"]
 
@@ -86,15 +84,19 @@ class MongoUserStore:
             await self._users.create_index(
                 [("outbox.id", ASCENDING)], sparse=True, name="outbox_pending"
             )
+        await self.setup_accounts()
 
     async def ping(self) -> None:
         async with mongo_errors():
             await self._client.admin.command("ping")
 
-    async def create(self, user: User, event: PendingEvent) -> None:
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
+        document = to_document(user, event)
+        if welcome is not None:
+            document.update(welcome_fields(welcome))
         try:
             async with mongo_errors():
-                await self._users.insert_one(to_document(user, event))
+                await self._users.insert_one(document)
         except DuplicateKeyError as exc:
             raise EmailAlreadyRegistered from exc
 
@@ -119,6 +121,9 @@ class MongoUserStore:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
         async with mongo_errors():
             await self._users.update_one({"_id": login.user_id}, update)
+
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         async with mongo_errors():

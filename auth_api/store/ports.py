@@ -10,6 +10,7 @@ from typing import Protocol
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import User
+from auth_api.store.account_ports import Welcome
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class UserStore(Protocol):
     async def ping(self) -> None:
         """Raise DependencyUnavailable when the server cannot be reached."""
 
-    async def create(self, user: User, event: PendingEvent) -> None:
-        """Insert user and its first event atomically; EmailAlreadyRegistered on a duplicate."""
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
+        """Insert user and its first event (and the verification token and mail)
+        atomically; EmailAlreadyRegistered on a duplicate."""
 
     async def find_by_email(self, email_normalized: str) -> User | None: ...
 
@@ -56,6 +58,9 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
+    async def find_with_sessions(self, user_id: str) -> User | None:
+        """The user with its sessions, or None: what a refresh decides on, in one read."""
+
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         """The user's sessions, or None when the user does not exist."""
 

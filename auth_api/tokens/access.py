@@ -16,6 +16,7 @@ from auth_api.tokens.verified_cache import VerifiedTokenCache
 from quizauth_wire import (
     ACCESS_TOKEN_TYP_HEADER,
     ACCESS_TOKEN_TYPE,
+    EMAIL_VERIFIED_CLAIM,
     REQUIRED_CLAIMS,
     access_token_kid,
 )
@@ -50,7 +51,7 @@ class AccessTokenCodec:
         self._leeway = leeway_seconds
         self._verified = VerifiedTokenCache(cache_entries, leeway_seconds)
 
-    def issue(self, user_id: str, session_id: str) -> IssuedToken:
+    def issue(self, user_id: str, session_id: str, email_verified: bool = False) -> IssuedToken:
         now = int(self._clock.now().timestamp())
         jti = secrets.token_urlsafe(16)  # 128 random bits
         claims = {
@@ -62,6 +63,7 @@ class AccessTokenCodec:
             "iss": self.issuer,
             "aud": self.audience,
             "token_type": ACCESS_TOKEN_TYPE,
+            EMAIL_VERIFIED_CLAIM: email_verified,
         }
         key = self.keys.active
         headers = {"typ": ACCESS_TOKEN_TYP_HEADER, "kid": key.kid}
