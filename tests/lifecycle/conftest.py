@@ -1,0 +1,96 @@
+"""The lifecycle flows over HTTP, against the embedded backends and the real servers;
+mails are read back from the mailer the app sends them to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from auth_api.app import create_app
+from auth_api.container import Container
+from auth_api.mail.mailer import MemoryMailer
+from auth_api.settings import Settings
+from tests.conftest import running
+from tests.support.api import PASSWORD, bearer, login, register, unique_email
+from tests.support.mailbox import Mailbox, MemoryMailbox, ReceivedMail, wait_for_mail
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    token: str
+    refresh_token: str
+    password: str = PASSWORD
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+@dataclass
+class Life:
+    client: httpx.AsyncClient
+    app: FastAPI
+    mailbox: Mailbox
+
+    @property
+    def container(self) -> Container:
+        container: Container = self.app.state.container
+        return container
+
+    async def account(self, email: str | None = None) -> Account:
+        email = email or unique_email()
+        created = await register(self.client, email)
+        assert created.status_code == 201, created.text
+        tokens = (await login(self.client, email)).json()
+        return Account(created.json()["id"], email, tokens["access_token"], tokens["refresh_token"])
+
+    async def mail(self, to: str, kind: str, count: int = 1) -> ReceivedMail:
+        return await wait_for_mail(self.mailbox, to, kind, count)
+
+    async def event_types(self, user_id: str) -> list[str]:
+        """Events recorded for the user, delivered or not: the embedded broker keeps
+        what it was given, the real servers' outbox what is pending."""
+        record = await self.container.backends.accounts.account(user_id)
+        pending = [str(e.type) for e in record.events] if record else []
+        publisher = self.container.backends.publisher
+        sent = [m.topic for m in getattr(publisher, "messages", []) if m.key == user_id.encode()]
+        return sent + pending
+
+
+@pytest.fixture
+def life_settings(api_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        # The relay delivers nothing to Kafka here, so the outbox keeps what a test reads.
+        return api_settings(**{"kafka_bootstrap": None, **overrides})
+
+    return build
+
+
+@pytest.fixture
+async def life(life_settings: Callable[..., Settings]) -> AsyncIterator[Life]:
+    app = create_app(life_settings())
+    async with running(app) as client:
+        mailer = app.state.container.mailer
+        assert isinstance(mailer, MemoryMailer)
+        yield Life(client, app, MemoryMailbox(mailer))
+
+
+@pytest.fixture
+def start_life(life_settings: Callable[..., Settings]) -> Callable[..., Any]:
+    """A Life with settings of the test's own, as an async context manager."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[Life]:
+        app = create_app(life_settings(**overrides))
+        async with running(app) as client:
+            yield Life(client, app, MemoryMailbox(app.state.container.mailer))
+
+    return start
