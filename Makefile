@@ -59,7 +59,7 @@ format: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-stack-up: ## Start MongoDB (FerretDB), Redis and Kafka on 127.0.0.1
+stack-up: ## Start MongoDB (mongo-java-server), Redis and Kafka on 127.0.0.1
 	infra/stack up
 
 stack-down:

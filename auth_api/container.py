@@ -29,6 +29,7 @@ from auth_api.mail.wiring import build_mail_relay, build_mailer, mail_tokens
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.session import SessionPolicy
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.fallback import FallbackRateLimiter
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import (
@@ -79,6 +80,7 @@ class Container:
     settings: Settings
     backends: Backends
     hasher: PasswordHasher
+    strength: StrengthChecker
     services: Services
     relay: OutboxRelay
     mail_relay: MailRelay
@@ -102,6 +104,7 @@ class Container:
         for close in reversed(self.backends.closers):
             await close()
         self.hasher.close()
+        self.strength.close()
 
     async def _stop_mail_relay(self, task: asyncio.Task[None]) -> None:
         self.mail_relay.stop()
@@ -238,6 +241,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
     the in-process stores' windows. Tests pass a clock they move by hand."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
     hasher = build_hasher(settings)
+    strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings, clock)
     relay = OutboxRelay(
         backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
@@ -263,6 +267,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         on_event_recorded=relay.notify,
         profiles=profiles,
         clock=clock,
+        strength=strength,
         mail_tokens=mail_tokens(settings),
         on_mail_recorded=mail_relay.notify,
     )
@@ -296,7 +301,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         ),
         lifecycle=lifecycle,
     )
-    return Container(settings, backends, hasher, services, relay, mail_relay, mailer)
+    return Container(settings, backends, hasher, strength, services, relay, mail_relay, mailer)
 
 
 def lifecycle_limits(settings: Settings) -> LifecycleLimits:

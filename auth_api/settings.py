@@ -32,6 +32,14 @@ MIN_SECRET_BYTES = 32
 # scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
 EXACT_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
+# OWASP's argon2id minimums (Password Storage Cheat Sheet): equally strong pairs of memory
+# (KiB) and iterations, each with one lane. Parameters meet the floor when they reach one.
+ARGON2_FLOORS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+BCRYPT_MIN_ROUNDS = 10
+# zxcvbn's 3: "safely unguessable", about 10^8 guesses or more, which holds against
+# throttled online guessing and slows offline guessing of a slow hash.
+PASSWORD_MIN_SCORE_FLOOR = 3
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -99,11 +107,19 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra origins allowed to use the refresh cookie (same origin always is)",
     )
-    argon2_memory_kib: int = Field(19456, ge=8, description="argon2id memory cost (KiB)")
+    # Password and hash strength. Below the floors (ARGON2_FLOORS, BCRYPT_MIN_ROUNDS,
+    # PASSWORD_MIN_SCORE_FLOOR) production refuses to start; development and test (the
+    # suites' environment) may go lower, for speed.
+    password_min_score: int = Field(
+        3, ge=0, le=4, description="Least zxcvbn score (0-4) of a new password; floor 3"
+    )
+    argon2_memory_kib: int = Field(
+        19456, ge=8, description="argon2id memory cost (KiB); with the time cost, an OWASP minimum"
+    )
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes")
     bcrypt_rounds: int = Field(
-        12, ge=4, le=31, description="bcrypt cost accepted for stored hashes"
+        12, ge=4, le=31, description="bcrypt cost accepted for stored hashes; floor 10"
     )
     hash_concurrency: int = Field(
         0, ge=0, description="Hashes in flight; 0 means one per CPU the process may use"
@@ -281,6 +297,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _require_strength_floors(self) -> Settings:
+        # A weakened hash or password rule would go unnoticed until the hashes leak.
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if problems := strength_floor_problems(self):
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _asymmetric_needs_keys(self) -> Settings:
         if self.jwt_algorithm is not SigningAlgorithm.HS256 and self.jwt_keys_dir is None:
             raise ValueError(f"AUTH_JWT_ALGORITHM={self.jwt_algorithm} needs AUTH_JWT_KEYS_DIR")
@@ -317,3 +342,20 @@ class Settings(BaseSettings):
         if self.jwt_secret is None:  # unreachable: _require_real_secret sets or refuses it
             raise RuntimeError("no signing secret")
         return self.jwt_secret.get_secret_value().encode()
+
+
+def strength_floor_problems(settings: Settings) -> list[str]:
+    """Each hash or password setting below its floor, with the value that would do."""
+    problems = []
+    memory, time_cost = settings.argon2_memory_kib, settings.argon2_time_cost
+    if not any(memory >= m and time_cost >= t for m, t in ARGON2_FLOORS):
+        pairs = ", ".join(f"{m} KiB with {t}" for m, t in ARGON2_FLOORS)
+        problems.append(
+            f"AUTH_ARGON2_MEMORY_KIB={memory} with AUTH_ARGON2_TIME_COST={time_cost} is "
+            f"below OWASP's argon2id minimum; use at least one of: {pairs}"
+        )
+    if settings.bcrypt_rounds < BCRYPT_MIN_ROUNDS:
+        problems.append(f"AUTH_BCRYPT_ROUNDS must be at least {BCRYPT_MIN_ROUNDS}")
+    if settings.password_min_score < PASSWORD_MIN_SCORE_FLOOR:
+        problems.append(f"AUTH_PASSWORD_MIN_SCORE must be at least {PASSWORD_MIN_SCORE_FLOOR}")
+    return problems

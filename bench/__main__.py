@@ -15,8 +15,9 @@ from bench.config import SCENARIOS, BenchConfig, parse_args, plan_cores
 from bench.report import compute_ratios, scenario_table, target_rows, target_table
 from bench.scenarios import Context, create_users, start_api, stop_api
 from bench.scenarios import scenario_table as scenarios_of
-from bench.servers import REPO, PrivateRedis, ensure_stack, stack
+from bench.servers import PrivateRedis, ensure_stack
 from bench.wrk import ensure_wrk
+from infra.stack_lib.api import REPO, Stack
 
 
 def say(message: str) -> None:
@@ -61,10 +62,10 @@ def run(cfg: BenchConfig) -> tuple[Context, dict[str, Any]]:
         drop_database(ctx)
         ctx.users_file.unlink(missing_ok=True)
         if started_here:  # the same rule as the tests: stop only what this run started
-            stack("stop", *started_here)
+            Stack().stop(*started_here)
     conditions |= {
         "load_average_after": load_average(),
-        "servers": f"FerretDB and Kafka from infra/stack; a private Redis on port {redis.port}",
+        "servers": f"mongo and Kafka from infra/stack; a private Redis on port {redis.port}",
         "servers_started_by_this_run": started_here,
     }
     return ctx, conditions

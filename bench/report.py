@@ -21,7 +21,7 @@ class ScenarioResult:
     p99_ms: float = math.nan
     cpu_ms_per_request: float | None = None  # the API's process tree
     server_cpu_percent: float | None = None  # of one core, over the measured phase
-    db_cpu_ms_per_request: float | None = None  # FerretDB's process
+    db_cpu_ms_per_request: float | None = None  # the mongo server's process
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -19,7 +19,7 @@ from bench.wrk import run_wrk
 @dataclass
 class Meter:
     """Server-side cost over one measured phase: the API's CPU time, the database's
-    (FerretDB is shared, so other users' queries count too), and Redis commands."""
+    (the mongo server is shared, so other users' queries count too), and Redis commands."""
 
     api: ApiProcess
     redis: PrivateRedis | None = None
@@ -50,7 +50,7 @@ class Meter:
             return None
         try:
             return process_tree_cpu_seconds(self.db_pid)
-        except ProcessLookupError:  # the shared FerretDB was restarted meanwhile
+        except ProcessLookupError:  # the shared mongo server was restarted meanwhile
             self.db_pid = None
             return None
 

@@ -17,7 +17,8 @@ from bench.conditions import HASH_SETTINGS
 from bench.config import BenchConfig, CorePlan
 from bench.report import ScenarioResult
 from bench.runners import Meter, from_group, run_client, run_hash_rate, run_wrk_scenario
-from bench.servers import STATE, ApiProcess, PrivateRedis, free_port
+from bench.servers import STATE, ApiProcess, PrivateRedis
+from infra.stack_lib.api import free_port
 
 UNLIMITED = str(10**9)
 # Users per login client before the register scenario adds more: a user holds at most

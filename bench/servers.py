@@ -3,86 +3,37 @@ command counters only the benchmark moves, and the API itself as a separate proc
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
 import redis
 
 from bench.stats import command_calls, cpu_ticks_of_stat, descendants, parent_of_stat
+from infra.stack_lib.api import REPO, PrivateServer, Stack, stop_process, wait_until_answering
 
-REPO = Path(__file__).resolve().parents[1]
-STACK = REPO / "infra" / "stack"
 STATE = REPO / ".cache" / "bench"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def stack(*args: str, env: Mapping[str, str] | None = None, timeout: float = 900) -> str:
-    result = subprocess.run(  # noqa: S603 - this repository's own launcher
-        [str(STACK), *args], capture_output=True, text=True, timeout=timeout, check=False,
-        env=None if env is None else {**os.environ, **env},
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise RuntimeError(f"infra/stack {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def stopped_servers() -> list[str]:
-    """Names of the shared servers that are not running now (status prints one per line)."""
-    result = subprocess.run(  # noqa: S603
-        [str(STACK), "status"], capture_output=True, text=True, timeout=60, check=False
-    )
-    return [line.split()[0] for line in result.stdout.splitlines() if " stopped " in line]
-
-
 def ensure_stack() -> tuple[dict[str, str], list[str]]:
     """The shared servers' URLs, and the servers this call had to start (to stop later)."""
-    was_stopped = stopped_servers()
-    stack("up")
-    line = stack("env").strip().removeprefix("export ")
-    urls = dict(item.split("=", 1) for item in line.split())
-    return urls, was_stopped
+    shared = Stack()
+    started = shared.up()
+    return shared.client_env(), started
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class PrivateRedis:
+class PrivateRedis(PrivateServer):
     """A Redis of our own, so that INFO commandstats counts only the API's commands."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self._env = {
-            "AUTH_STACK_DIR": str(STATE / "stack"),
-            "AUTH_STACK_REDIS_PORT": str(self.port),
-        }
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        super().__init__("redis", STATE / "stack")
 
-    def start(self, attempts: int = 3) -> None:
-        for attempt in range(1, attempts + 1):
-            stack("stop", "redis", env=self._env)  # a leftover from an interrupted run
-            try:
-                stack("start", "redis", env=self._env, timeout=120)
-                return
-            except RuntimeError:
-                # infra/stack can read /proc while redis rewrites its process title, and
-                # then takes a healthy start for an exit; another try settles it.
-                if attempt == attempts:
-                    raise
-
-    def stop(self) -> None:
-        stack("stop", "redis", env=self._env, timeout=120)
+    def start(self) -> None:
+        self.stop()  # a leftover from an interrupted run
+        super().start()
 
     def command_calls(self) -> dict[str, int]:
         with redis.Redis.from_url(self.url) as client:
@@ -90,13 +41,8 @@ class PrivateRedis:
 
 
 def shared_mongo_pid() -> int | None:
-    """The pid of the stack's FerretDB, from infra/stack's pid file, if it runs."""
-    state = Path(os.environ.get("AUTH_STACK_DIR") or REPO / ".cache" / "stack")
-    try:
-        pid = int(json.loads((state / "mongo" / "mongo.pid").read_text())["pid"])
-    except (OSError, ValueError, KeyError):
-        return None
-    return pid if Path(f"/proc/{pid}").exists() else None
+    """The pid of the shared stack's MongoDB server, if it runs."""
+    return Stack().pid("mongo")
 
 
 def process_tree_cpu_seconds(root: int) -> float:
@@ -152,36 +98,18 @@ class ApiProcess:
                 self.command(), env=self._env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-        self._wait_until_live(timeout)
-
-    def _wait_until_live(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self._process is not None and self._process.poll() is not None:
-                    break
-                try:
-                    if client.get("/health/live").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the API did not come up; see {self.log_path}")
+        if not wait_until_answering(f"{self.base_url}/health/live", self._process, timeout):
+            self.stop()
+            raise RuntimeError(f"the API did not come up; see {self.log_path}")
 
     def cpu_seconds(self) -> float:
         return process_tree_cpu_seconds(self.pid)
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown, workers included
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-            process.wait(timeout=10)
+        stop_process(process)  # pyinstrument, too, saves its session on SIGINT
         if self.profile_path is not None and self.profile_path.exists():
             render_profile(self.profile_path)
 

@@ -12,7 +12,7 @@ the second time:
 
 It assumes no ordering between the two event types: they travel on different topics,
 so a login can arrive before the registration, and either one creates the profile.
-Only single-document operators that behave the same on MongoDB and FerretDB are used
+Only single-document operators that behave the same on MongoDB and the stack's mongo-java-server are used
 ($set, $setOnInsert with upsert, $inc, $max, $push, $pop, $ne on an array).
 """
 
@@ -86,8 +86,8 @@ class QuizProfiles:
             await self._forget_oldest_login(user_id)
 
     async def _forget_oldest_login(self, user_id: str) -> None:
-        # $push with $slice would do this in the same write, but FerretDB ignores $slice.
-        # A guarded $pop is exact on both; if it is lost the list is one longer, no harm.
+        # $push with $slice would do this in the same write; a guarded $pop needs only the
+        # operators every MongoDB-wire server has. If it is lost the list is one longer.
         await self._profiles.update_one(
             {"_id": user_id, f"recent_login_ids.{RECENT_LOGINS}": {"$exists": True}},
             {"$pop": {"recent_login_ids": -1}},

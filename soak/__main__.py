@@ -18,9 +18,10 @@ from pathlib import Path
 
 import httpx
 
+from infra.stack_lib.api import REPO, PrivateServers
 from soak.load import Ledger, Load, Pacer
 from soak.report import print_summary
-from soak.servers import REPO, ApiProcess, PrivateStack
+from soak.servers import SERVER_NAMES, ApiProcess
 from soak.verify import Findings, verify, wait_for_drain
 
 MAX_SECONDS, MAX_CONCURRENCY, MAX_RATE = 3600, 200, 1000
@@ -56,11 +57,11 @@ def parse_args(argv: list[str]) -> SoakConfig:
     )
 
 
-def api_environment(stack: PrivateStack, tag: str) -> dict[str, str]:
+def api_environment(stack: PrivateServers, tag: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
     return {
         **inherited,
-        **stack.urls,
+        **stack.client_env(),
         "AUTH_ENV": "test",
         "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
         "AUTH_MONGO_DB": f"soak_{tag}",
@@ -80,7 +81,7 @@ def say(message: str) -> None:
     print(f"[soak] {message}", file=sys.stderr, flush=True)
 
 
-async def restart_kafka(stack: PrivateStack, cfg: SoakConfig, ledger: Ledger) -> list[str]:
+async def restart_kafka(stack: PrivateServers, cfg: SoakConfig, ledger: Ledger) -> list[str]:
     await asyncio.sleep(cfg.kafka_down_at)
     say(f"t={ledger.elapsed():.0f}s stopping Kafka")
     await asyncio.to_thread(stack.stop, "kafka")
@@ -94,7 +95,7 @@ async def restart_kafka(stack: PrivateStack, cfg: SoakConfig, ledger: Ledger) ->
 
 
 async def run_load(
-    api: ApiProcess, stack: PrivateStack, cfg: SoakConfig
+    api: ApiProcess, stack: PrivateServers, cfg: SoakConfig
 ) -> tuple[Ledger, list[str]]:
     ledger = Ledger()
     limits = httpx.Limits(max_connections=cfg.concurrency)
@@ -109,21 +110,24 @@ async def run_load(
 
 
 async def soak(cfg: SoakConfig, state: Path) -> int:
-    stack = PrivateStack(state / "stack")
-    env = api_environment(stack, uuid.uuid4().hex[:10])
-    api = ApiProcess(env, state / "api.log")
+    stack = PrivateServers(SERVER_NAMES, state / "stack")
+    say(f"starting private Redis, MongoDB and Kafka under {state}")
     try:
-        say(f"starting private Redis, MongoDB and Kafka under {state}")
         stack.start()
-        api.start()
-        say(
-            f"{cfg.concurrency} virtual users, {cfg.rate:g} requests/s,"
-            f" for {cfg.seconds:.0f}s against {api.base_url}"
-        )
-        ledger, timeline = await run_load(api, stack, cfg)
-        findings = await check(api, env, ledger, cfg.drain_seconds)
+        # Only now are the ports settled: a start that failed retries on other ports.
+        env = api_environment(stack, uuid.uuid4().hex[:10])
+        api = ApiProcess(env, state / "api.log")
+        try:
+            api.start()
+            say(
+                f"{cfg.concurrency} virtual users, {cfg.rate:g} requests/s,"
+                f" for {cfg.seconds:.0f}s against {api.base_url}"
+            )
+            ledger, timeline = await run_load(api, stack, cfg)
+            findings = await check(api, env, ledger, cfg.drain_seconds)
+        finally:
+            api.stop()
     finally:
-        api.stop()
         stack.stop()  # every server, whatever started
     return print_summary(ledger, findings, timeline)
 

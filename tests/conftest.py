@@ -24,8 +24,8 @@ from redis.asyncio import Redis
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
+from infra.stack_lib.api import PrivateServer
 from tests.support.logs import CapturedLogs
-from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers, find_servers
 
 # The built container image's checks need the image: `make image-test` runs them.
@@ -52,10 +52,12 @@ def servers() -> Iterator[Servers]:
     found.close()
 
 
-def private_server(name: str, servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+def private_server(
+    name: str, servers: Servers, tmp_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[PrivateServer]:
     """A server of this test's own, which the test may stop and start; the shared ones
     (`servers`) serve every other test and must never be disturbed."""
-    server = PrivateServer(name, tmp_path / "stack")
+    server = PrivateServer(name, tmp_path / "stack", settings=settings)
     server.start()
     yield server
     server.stop()
@@ -68,7 +70,10 @@ def private_redis(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
 
 @pytest.fixture
 def private_mongo(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
-    yield from private_server("mongo", servers, tmp_path)
+    """Kept in a file (the H2 backend): a restart keeps the data, as MongoDB's does, where
+    the stack's default memory backend would come back empty."""
+    persistent = {"AUTH_STACK_MONGO_BACKEND": "h2"}
+    yield from private_server("mongo", servers, tmp_path, persistent)
 
 
 @pytest.fixture

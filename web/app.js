@@ -92,9 +92,11 @@ function updatePasswordHint() {
   const { password, email } = registerForm.elements;
   const checks = passwordChecks(password.value, email.value);
   for (const rule of byId("register-password-rules").children) {
-    const met = password.value !== "" && checks[rule.dataset.rule] === true;
+    const state = checks[rule.dataset.rule];
+    const met = password.value !== "" && state === true;
     rule.classList.toggle("met", met);
-    rule.querySelector(".rule-state").textContent = met ? "Met:" : "Not met yet:";
+    rule.querySelector(".rule-state").textContent =
+      state === null ? "Checked when you submit:" : met ? "Met:" : "Not met yet:";
   }
   const { level, label } = passwordStrength(password.value, email.value);
   registerForm.querySelector(".meter").dataset.level = String(level);

@@ -69,11 +69,17 @@ export function showProblem(form, error) {
   const fieldErrors = error instanceof ApiError ? [...error.fieldErrors] : [];
   const codeField = error instanceof ApiError && FIELD_OF_CODE[error.code];
   if (codeField) fieldErrors.push({ field: codeField, message: error.message });
-  const unplaced = fieldErrors.filter(({ field, message }) => {
-    return !showFieldError(form, String(field).split(".").pop(), String(message));
+  // A field may have several problems (a weak password: why, then how to fix it).
+  const byField = new Map();
+  for (const { field, message } of fieldErrors) {
+    const name = String(field).split(".").pop();
+    byField.set(name, [...(byField.get(name) ?? []), String(message)]);
+  }
+  const unplaced = [...byField].filter(([field, messages]) => {
+    return !showFieldError(form, field, messages.join(" "));
   });
   if (fieldErrors.length === 0) showFormError(form, error.message);
-  else if (unplaced.length) showFormError(form, unplaced.map((p) => p.message).join(" "));
+  else if (unplaced.length) showFormError(form, unplaced.flatMap(([, m]) => m).join(" "));
   focusFirstProblem(form);
 }
 

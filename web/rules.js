@@ -12,8 +12,8 @@ const policy = {
   common: null, // a Set of the server's list, once loadPasswordPolicy() has it
 };
 
-// Python's str.casefold() for the characters people type in passwords and emails.
-const fold = (text) => text.toLowerCase();
+// The server's fold (NFKC, then str.casefold()) for the characters people type.
+const fold = (text) => text.normalize("NFKC").toLowerCase();
 
 export async function loadPasswordPolicy() {
   try {
@@ -34,28 +34,39 @@ export function codePoints(text) {
   return [...text.normalize("NFC")].length;
 }
 
+/** The server's minimum counts code points both as typed and after NFC. */
+function shortestLength(text) {
+  return Math.min(codePoints(text), [...text].length);
+}
+
 function localPart(email) {
   const at = email.trim().lastIndexOf("@");
   return at < 0 ? "" : fold(email.trim().slice(0, at));
 }
 
-/** Which password rules hold: {length, common, email}; true, false, or null (unknown). */
+/**
+ * Which password rules hold: {length, common, email, guessable}; true, false, or null
+ * (unknown here). How guessable a password is only the server judges (zxcvbn), on submit.
+ */
 export function passwordChecks(password, email) {
-  const length = codePoints(password);
   const local = localPart(email);
   return {
-    length: length >= policy.minLength && length <= policy.maxLength,
+    length: shortestLength(password) >= policy.minLength && codePoints(password) <= policy.maxLength,
     common: policy.common === null ? null : !policy.common.has(fold(password)),
     email: !(local.length >= policy.minLocalPartCheck && fold(password).includes(local)),
+    guessable: null,
   };
 }
 
 /** Every rule the password breaks, worded as the server words it. */
 export function passwordProblems(password, email) {
   const problems = [];
-  const length = codePoints(password);
-  if (length < policy.minLength) problems.push(`Use at least ${policy.minLength} characters.`);
-  if (length > policy.maxLength) problems.push(`Use at most ${policy.maxLength} characters.`);
+  if (shortestLength(password) < policy.minLength) {
+    problems.push(`Use at least ${policy.minLength} characters.`);
+  }
+  if (codePoints(password) > policy.maxLength) {
+    problems.push(`Use at most ${policy.maxLength} characters.`);
+  }
   const checks = passwordChecks(password, email);
   if (checks.common === false) {
     problems.push("This password is too common; choose a less guessable one.");
@@ -65,8 +76,10 @@ export function passwordProblems(password, email) {
 }
 
 /**
- * A rough strength estimate, 0 (nothing typed) to 4. Length dominates, as in NIST's
- * guidance; mixed character kinds help a little, and repetition hurts.
+ * A rough estimate, 0 (nothing typed) to 4, from what can be judged here: the rules,
+ * length (which dominates, as in NIST's guidance), mixed character kinds a little, and
+ * repetition. It never calls a password strong: whether it is easy to guess (keyboard
+ * walks, dates, names, common words) the server decides when the form is sent.
  */
 export function passwordStrength(password, email) {
   if (password === "") return { level: 0, label: "" };
@@ -76,7 +89,7 @@ export function passwordStrength(password, email) {
   if (new Set(password).size <= 3) return { level: 2, label: "Fair: avoid repeated characters" };
   let level = length >= 16 ? 4 : length >= 12 ? 3 : 2;
   if (level < 4 && length >= 10 && kinds.length >= 3) level += 1;
-  const labels = ["", "", "Fair: a few more words would help", "Good", "Strong"];
+  const labels = ["", "", "Fair: a few more words would help", "Good length", "Long"];
   return { level, label: labels[level] };
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from auth_api.accounts.emails import normalize_email
+from auth_api.accounts.emails import new_account_email
 from auth_api.accounts.lifecycle_base import LifecycleFlows, parse_token, user_event
 from auth_api.errors import (
     EmailAlreadyRegistered,
@@ -135,7 +135,7 @@ def _spendable(
 
 def _normalized(email: str) -> str:
     try:
-        return normalize_email(email)
+        return new_account_email(email)
     except ValueError as exc:
         raise InvalidInput([FieldProblem("new_email", str(exc))]) from exc
 

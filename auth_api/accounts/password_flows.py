@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auth_api.accounts.emails import normalize_email
+from auth_api.accounts.emails import email_key
 from auth_api.accounts.lifecycle_base import (
     LifecycleFlows,
     email_key_hash,
@@ -10,11 +10,10 @@ from auth_api.accounts.lifecycle_base import (
     parse_token,
     user_event,
 )
-from auth_api.errors import FieldProblem, InvalidInput, InvalidToken, WeakPassword
+from auth_api.errors import FieldProblem, InvalidInput, InvalidToken
 from auth_api.model.events import EventType
 from auth_api.model.mail import MailKind
 from auth_api.model.one_time_tokens import TokenPurpose
-from auth_api.passwords.policy import password_problems
 from auth_api.store.account_ports import AccountChange, AccountState
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason
@@ -28,7 +27,7 @@ class PasswordFlows(LifecycleFlows):
         token minted, one write attempt, and the same answer. Only the write's match
         differs, inside the store, and with it whether a mail is recorded."""
         try:
-            key = normalize_email(email)
+            key = email_key(email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
         await self._throttle("password-forgot", email_key_hash(key), client_ip, mail=True)
@@ -49,8 +48,7 @@ class PasswordFlows(LifecycleFlows):
         stored = record.tokens.get(RESET) if record else None
         if record is None or stored is None or not stored.matches(token.hash, now):
             raise InvalidToken
-        if problems := password_problems(new_password, record.user.email_normalized):
-            raise WeakPassword(problems)
+        await self._deps.accounts.check_new_password(new_password, record.user)
         new_hash = await self._deps.hasher.hash(new_password)
         await self._revoke_every_token(token.user_id)
 
@@ -76,9 +74,8 @@ class PasswordFlows(LifecycleFlows):
     ) -> None:
         """Set the password and end every other session; the caller's stays signed in."""
         user = await self._current(claims.user_id)
-        if problems := password_problems(new_password, user.email_normalized):
-            raise WeakPassword(problems)
         await self._throttle("password-change", user.id, client_ip)
+        await self._deps.accounts.check_new_password(new_password, user)
         await self._deps.accounts.confirm_password(user, current, client_ip)
         new_hash = await self._deps.hasher.hash(new_password)
         now = self._clock.now()

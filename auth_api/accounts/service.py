@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from auth_api.accounts.emails import login_key, normalize_email
+from auth_api.accounts.emails import login_key, new_account_email
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.welcome import welcome
 from auth_api.errors import (
@@ -28,6 +28,7 @@ from auth_api.model.one_time_tokens import OneTimeTokens
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
+from auth_api.passwords.strength import StrengthChecker, personal_words
 from auth_api.security.addresses import limit_subject
 from auth_api.security.stores import LimitDecision, LimitRule, RateLimiter
 from auth_api.sessions.service import SessionService, TokenPair
@@ -95,6 +96,7 @@ class AccountService:
         limits: RateLimits,
         on_event_recorded: Callable[[str], None],
         profiles: ProfileCache,
+        strength: StrengthChecker,
         clock: Clock = SYSTEM_CLOCK,
         sleep: Sleep = asyncio.sleep,
         mail_tokens: OneTimeTokens | None = None,
@@ -105,6 +107,7 @@ class AccountService:
         self._mail_tokens = mail_tokens
         self._on_mail_recorded = on_mail_recorded
         self._sleep = sleep
+        self._strength = strength
         self._users = users
         self._profiles = profiles
         self._hasher = hasher
@@ -115,12 +118,17 @@ class AccountService:
 
     async def register(self, form: Registration, client_ip: str) -> User:
         try:
-            email_normalized = normalize_email(form.email)
+            email_normalized = new_account_email(form.email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
+        # The free rules first; the strength estimate costs CPU, so it comes after the
+        # throttle, and every attempt that reaches it counts against the limit.
         if problems := password_problems(form.password, email_normalized):
             raise WeakPassword(problems)
         await self._throttle(self._register_rules(client_ip))
+        inputs = personal_words(email_normalized, form.display_name)
+        if problems := await self._strength.problems(form.password, inputs):
+            raise WeakPassword(problems)
         user = await self._new_user(form, email_normalized)
         event = PendingEvent.create(
             EventType.USER_REGISTERED,
@@ -196,6 +204,14 @@ class AccountService:
         return self._sessions.token_pair(
             user.id, opened.session, opened.refresh_token, user.email_verified
         )
+
+    async def check_new_password(self, password: str, user: User) -> None:
+        """Registration's policy, for a password that replaces `user`'s: WeakPassword."""
+        if problems := password_problems(password, user.email_normalized):
+            raise WeakPassword(problems)
+        inputs = personal_words(user.email_normalized, user.display_name)
+        if problems := await self._strength.problems(password, inputs):
+            raise WeakPassword(problems)
 
     async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
         """A password asked for again by an authenticated request (change, delete): it

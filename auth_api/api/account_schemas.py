@@ -6,14 +6,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from auth_api.model.user import User
-from auth_api.passwords.policy import MAX_LENGTH
+from auth_api.passwords.policy import MAX_LENGTH, MIN_LENGTH
 
 # Generous: policy.py gives the precise length message; this only bounds the work.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH * 4)]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
+# `minLength` is documented, not checked here: policy.py refuses shorter passwords with
+# its own message, as WEAK_PASSWORD, like every other password rule.
+NewPassword = Annotated[
+    Password,
+    Field(
+        json_schema_extra={"minLength": MIN_LENGTH},
+        description=f"{MIN_LENGTH} to {MAX_LENGTH} code points (after NFC normalisation), no "
+        "composition rules, and hard to guess: a zxcvbn score of at least "
+        "AUTH_PASSWORD_MIN_SCORE (3 by default), judged with the email and display name. "
+        "Otherwise 422 WEAK_PASSWORD, whose errors say why and how to fix it.",
+    ),
+]
+# `format: email` tells clients what is expected; the server's own check is stricter
+# than the format (see README, "Passwords and accounts") and answers 422 at registration.
+Email = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=254, strip_whitespace=True),
+    Field(json_schema_extra={"format": "email"}),
+]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
@@ -23,7 +41,7 @@ class StrictRequest(BaseModel):
 
 class RegisterRequest(StrictRequest):
     email: Email
-    password: Password
+    password: NewPassword
     display_name: DisplayName | None = None
 
 

@@ -9,9 +9,15 @@ from auth_api.api.account_schemas import LoginRequest, RegisterRequest, UserResp
 from auth_api.api.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
 from auth_api.api.session_schemas import TokenResponse
 from auth_api.api.token_response import token_response
-from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
+from auth_api.http.problem import (
+    BEARER_PROBLEMS,
+    INPUT_PROBLEMS,
+    PROBLEM,
+    RETRY_LATER,
+    TOO_LARGE,
+)
 
-router = APIRouter(prefix="/auth", tags=["accounts"])
+router = APIRouter(prefix="/auth", tags=["accounts"], responses=TOO_LARGE)
 
 
 @router.post(

@@ -6,9 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from auth_api.api.deps import ContainerDep
+from auth_api.api.token_schemas import ReadinessResponse
 from auth_api.health.service import check_readiness
+from auth_api.http.problem import TOO_LARGE
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], responses=TOO_LARGE)
 
 
 @router.get("/live")
@@ -16,7 +18,11 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "A server is unreachable"}})
+@router.get(
+    "/ready",
+    response_model=ReadinessResponse,
+    responses={503: {"description": "Not ready", "model": ReadinessResponse}},
+)
 async def ready(container: ContainerDep) -> JSONResponse:
     backends = container.backends
     readiness = await check_readiness(

@@ -12,8 +12,12 @@ from auth_api.model.session import Session
 from auth_api.sessions.service import TokenPair
 
 # Generous on purpose: a wrong token of any plausible size (an access token, say) must
-# get the same 401 as every other wrong token, not a 422.
-RefreshTokenValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+# get the same 401 as every other wrong token, not a 422. Visible ASCII, as every token
+# is: so the largest valid body (4,096 characters, a few escaped) stays far below the
+# body limit, and a valid request is never a 413.
+RefreshTokenValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$")
+]
 
 
 class TokenResponse(BaseModel):

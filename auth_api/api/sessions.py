@@ -8,11 +8,17 @@ from auth_api.api.deps import ClaimsDep, ServicesDep, SettingsDep, UserAgentDep
 from auth_api.api.session_schemas import RefreshRequest, SessionResponse, TokenResponse
 from auth_api.api.token_response import token_response
 from auth_api.errors import InvalidRefreshToken
-from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
+from auth_api.http.problem import (
+    BEARER_PROBLEMS,
+    INPUT_PROBLEMS,
+    PROBLEM,
+    RETRY_LATER,
+    TOO_LARGE,
+)
 from auth_api.http.refresh_cookie import clear_refresh_cookie, cookie_token
 from auth_api.settings import Settings
 
-router = APIRouter(prefix="/auth", tags=["sessions"])
+router = APIRouter(prefix="/auth", tags=["sessions"], responses=TOO_LARGE)
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 

@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security.http import HTTPBase
 
 from auth_api.api.deps import ClientIpDep, ServicesDep
+from auth_api.api.token_schemas import IntrospectionResponse, KeySetResponse
 from auth_api.errors import MalformedRequest
-from auth_api.http.problem import PROBLEM, RETRY_LATER
+from auth_api.http.problem import PROBLEM, RETRY_LATER, TOO_LARGE
 from auth_api.tokens.introspection import introspect
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], responses=TOO_LARGE)
 JWKS_MAX_AGE = 300  # verifiers refetch on an unknown kid anyway
 # Declares the HTTP Basic requirement in the schema; authenticate_client() enforces it.
 introspection_client = HTTPBase(
@@ -25,7 +26,7 @@ introspection_client = HTTPBase(
 )
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", response_model=KeySetResponse)
 async def jwks(services: ServicesDep) -> JSONResponse:
     headers = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
     return JSONResponse(services.codec.keys.jwks(), headers=headers)
@@ -34,6 +35,7 @@ async def jwks(services: ServicesDep) -> JSONResponse:
 @router.post(
     "/auth/introspect",
     dependencies=[Depends(introspection_client)],
+    response_model=IntrospectionResponse,
     responses={400: PROBLEM, 401: PROBLEM, 413: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER},
     openapi_extra={
         "requestBody": {

@@ -56,6 +56,10 @@ RETRY_LATER = problem_with_header("Retry-After", "Seconds to wait before retryin
 BEARER_PROBLEMS: dict[int | str, dict[str, Any]] = {401: NOT_AUTHENTICATED, 503: RETRY_LATER}
 # Answered before the endpoint runs: unparsable (400), oversized (413) or invalid (422) input.
 INPUT_PROBLEMS: dict[int | str, dict[str, Any]] = {400: PROBLEM, 413: PROBLEM, 422: PROBLEM}
+# What any request may get, whatever its route: a body over AUTH_MAX_BODY_BYTES (413, from
+# http/middleware.py, GET included) or a request line and headers over
+# AUTH_MAX_HEADER_BYTES (431, from the HTTP server itself: http/server_protocol.py).
+TOO_LARGE: dict[int | str, dict[str, Any]] = {413: PROBLEM, 431: PROBLEM}
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 # Statuses Starlette raises itself, mapped to our stable codes.

@@ -1,4 +1,5 @@
-"""Password strength rules after NIST SP 800-63B: length, a blocklist, no composition rules."""
+"""Password rules after NIST SP 800-63B: length, a blocklist, no composition rules. These
+are free to check; how guessable a password is (strength.py) costs more, and comes after."""
 
 from __future__ import annotations
 
@@ -25,15 +26,22 @@ def code_points(password: str) -> int:
     return len(unicodedata.normalize("NFC", password))
 
 
+def fold(text: str) -> str:
+    """Compatibility forms (fullwidth letters, ligatures) as the letters they look like,
+    and case folded: a fullwidth PASSWORD is as common as `password`."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def password_problems(password: str, email: str) -> list[str]:
     """Every rule the password breaks, each as a message fit to show next to the field."""
     problems: list[str] = []
-    length = code_points(password)
-    if length < MIN_LENGTH:
+    # At least 8 code points before normalisation too, so that the schema's `minLength`
+    # (which counts them as sent) is exact: a shorter string is always refused.
+    if min(code_points(password), len(password)) < MIN_LENGTH:
         problems.append(f"Use at least {MIN_LENGTH} characters.")
-    if length > MAX_LENGTH:
+    if code_points(password) > MAX_LENGTH:
         problems.append(f"Use at most {MAX_LENGTH} characters.")
-    folded = password.casefold()
+    folded = fold(password)
     if folded in common_passwords():
         problems.append("This password is too common; choose a less guessable one.")
     local_part = email.rpartition("@")[0].casefold()

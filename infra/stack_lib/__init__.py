@@ -1,1 +1,1 @@
-"""Helpers for infra/stack, the local Redis + FerretDB + Kafka stack (stdlib only)."""
+"""Helpers for infra/stack, the local Redis + mongo-java-server + Kafka stack (stdlib only)."""

@@ -36,15 +36,16 @@ def redis_ping(port: int) -> bool:
         return False
 
 
-# --- MongoDB: OP_MSG {hello: 1, $db: "admin"} ------------------------------
+# --- MongoDB: OP_MSG {ping: 1, $db: "admin"} -------------------------------
 
 _OP_MSG = 2013
-# Value sizes of the fixed-width BSON types we may meet in a hello reply.
+# Value sizes of the fixed-width BSON types we may meet in a reply.
 _BSON_FIXED = {0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0A: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16}
 
 
-def _bson_hello() -> bytes:
-    body = b"\x10hello\x00" + struct.pack("<i", 1)
+def _bson_command(name: str) -> bytes:
+    """{<name>: 1, $db: "admin"}"""
+    body = b"\x10" + name.encode() + b"\x00" + struct.pack("<i", 1)
     body += b"\x02$db\x00" + struct.pack("<i", 6) + b"admin\x00"
     return struct.pack("<i", len(body) + 5) + body + b"\x00"
 
@@ -80,8 +81,10 @@ def _bson_top_level(doc: bytes) -> dict[str, object]:
     return fields
 
 
-def mongo_hello(port: int) -> bool:
-    doc = _bson_hello()
+def mongo_ping(port: int) -> bool:
+    """`ping` over OP_MSG: what MongoDB and mongo-java-server both answer (the latter
+    knows no `hello`)."""
+    doc = _bson_command("ping")
     # header: length, requestID, responseTo, opCode; then flagBits, section 0
     payload = struct.pack("<I", 0) + b"\x00" + doc
     msg = struct.pack("<iiii", 16 + len(payload), 1, 0, _OP_MSG) + payload

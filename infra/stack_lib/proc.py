@@ -80,6 +80,11 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+# The servers this process started. Kept, rather than dropped while they run (which
+# warns), so that child_alive() can ask them; poll() also reaps an exited one.
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def start(argv: Sequence[str], workdir: Path, logfile: Path) -> int:
     """Start a server detached from this command; return its pid."""
     if logfile.exists():  # keep the previous run's log for post-mortems
@@ -93,19 +98,37 @@ def start(argv: Sequence[str], workdir: Path, logfile: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own session: survives this command, no shared signals
         )
+    _started[proc.pid] = proc
     return proc.pid
 
 
+def child_alive(pid: int) -> bool:
+    """Is this server, started by start() in this very process, still running? Certain
+    where /proc is not: until the new program's exec is done, /proc/<pid>/cmdline reads
+    empty, and is_ours() would take the server for a stranger."""
+    process = _started.get(pid)
+    return process is not None and process.poll() is None
+
+
 def stop(pid: int, marker: str, workdir: Path, grace: float = 15.0) -> None:
-    """SIGTERM, wait up to `grace` seconds, then SIGKILL this one pid."""
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL this one pid, while it is ours."""
+    _signal_until_gone(pid, lambda: is_ours(pid, marker, workdir), grace)
+
+
+def stop_child(pid: int, grace: float = 15.0) -> None:
+    """The same for a server this very command started (see child_alive)."""
+    _signal_until_gone(pid, lambda: child_alive(pid), grace)
+
+
+def _signal_until_gone(pid: int, alive: Callable[[], bool], grace: float) -> None:
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        if not is_ours(pid, marker, workdir):
+        if not alive():
             return
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        if wait_until(lambda: not is_ours(pid, marker, workdir), wait):
+        if wait_until(lambda: not alive(), wait):
             return
     raise StackError(f"pid {pid} did not exit after SIGKILL")
 

@@ -16,10 +16,10 @@ from redis.asyncio import Redis
 
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
+from infra.stack_lib.api import free_port
 from quizauth_client import AuthenticatedUser, JwksCache, RedisDenylist, TokenVerifier, require_user
 from tests.events.processes import process, service_environment, until_live
 from tests.support.api import bearer, registered_token
-from tests.support.private_stack import free_port
 
 pytestmark = pytest.mark.integration
 SettingsFactory = Callable[..., Settings]

@@ -215,7 +215,9 @@ async def test_events_for_unknown_users_are_not_recorded(user_store: Store) -> N
 
 
 async def test_concurrent_writes_to_one_user_lose_nothing(user_store: Store) -> None:
-    """Single-document atomicity, which the outbox relies on."""
+    """Single-document atomicity, which the outbox relies on. FerretDB 1.24 lost such
+    updates unless a proxy ran writes one at a time; MongoDB and the stack's
+    mongo-java-server keep them all."""
     user = make_user()
     await user_store.create(user, event(user))
     extra = [event(user, EventType.USER_LOGGED_OUT) for _ in range(40)]

@@ -26,7 +26,7 @@ async def test_register_log_in_and_log_out(app_url: str, open_page: OpenPage, sh
     await page.fill("#register-email", email)
     await page.fill("#register-display_name", "Ada Lovelace")
     await page.fill("#register-password", PASSWORD)
-    await expect(page.locator("#register-password-strength")).to_have_text("Strength: Strong.")
+    await expect(page.locator("#register-password-strength")).to_have_text("Strength: Long.")
     await shot(page, "register-form")
     await page.click("#register-form button[type=submit]")
     # A new account is signed straight in.
@@ -151,3 +151,22 @@ async def test_too_many_attempts_show_the_wait(
     )
     await expect(page.locator("#login-form button[type=submit]")).to_be_disabled()
     await shot(page, "rate-limited")
+
+
+async def test_a_guessable_password_shows_why_and_how_to_fix_it(
+    app_url: str, open_page: OpenPage, shot: Shot
+) -> None:
+    """The page cannot judge guessability; the server's reasons all reach the field."""
+    page = await open_page(app_url)
+    await page.goto("/")
+    await page.click("#show-register")
+    await page.fill("#register-email", unique_email("web"))
+    await page.fill("#register-password", "qwertyuiop123")
+    async with page.expect_response("**/auth/register") as answer:
+        await page.click("#register-form button[type=submit]")
+    problem = await (await answer.value).json()
+    assert problem["code"] == "WEAK_PASSWORD"
+    messages = [error["message"] for error in problem["errors"]]
+    assert len(messages) >= 2, messages
+    await expect(page.locator("#register-password-error")).to_have_text(" ".join(messages))
+    await shot(page, "guessable-password")

@@ -17,13 +17,13 @@ from auth_api.app import create_app
 from auth_api.settings import Settings
 from consumers.__main__ import parse_args
 from consumers.quiz_profiles import COLLECTION
+from infra.stack_lib.api import free_port
 from tests.conftest import running
 from tests.events.processes import clean_environment, log_tail, process
 from tests.events.runners import committed
 from tests.events.support import outbox_drained
 from tests.support.api import register
 from tests.support.polling import eventually
-from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

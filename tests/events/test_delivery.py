@@ -19,12 +19,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
+from infra.stack_lib.api import PrivateServer, free_port
 from tests.conftest import running
 from tests.events.processes import log_tail, process, service_environment, until_live
 from tests.events.support import envelopes, outbox_drained, read_topic, validator
 from tests.support.api import login, register, unique_email
 from tests.support.polling import eventually
-from tests.support.private_stack import PrivateServer, free_port
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

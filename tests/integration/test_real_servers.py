@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
+from infra.stack_lib.api import PrivateServer
 from tests.conftest import running
 from tests.support.api import (
     PASSWORD,
@@ -25,7 +26,6 @@ from tests.support.api import (
     unique_email,
 )
 from tests.support.polling import eventually
-from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

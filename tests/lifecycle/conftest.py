@@ -4,6 +4,7 @@ mails are read back from the mailer the app sends them to."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,6 @@ async def life(life_settings: Callable[..., Settings]) -> AsyncIterator[Life]:
 @pytest.fixture
 def start_life(life_settings: Callable[..., Settings]) -> Callable[..., Any]:
     """A Life with settings of the test's own, as an async context manager."""
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[Life]:

@@ -159,6 +159,8 @@ def test_the_healthcheck_asks_the_port_the_api_listens_on() -> None:
     assert re.search(r"^ENV .*AUTH_PORT=8000", dockerfile.replace("\\\n", " "), re.MULTILINE)
     assert 'os.environ[\\"AUTH_PORT\\"]' in dockerfile
     assert 'CMD ["python", "-m", "auth_api", "serve"]' in dockerfile
+
+
 def test_api_scales_behind_the_proxy() -> None:
     # `--scale auth-api=N` needs auth-api to publish no fixed host port; the proxy does.
     api, proxy = service("auth-api"), service("proxy")

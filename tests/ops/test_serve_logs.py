@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from infra.stack_lib.api import free_port
 from tests.events.processes import clean_environment
-from tests.support.private_stack import free_port
 from tests.support.servers import REPO
 
 START_TIMEOUT_SECONDS = 30

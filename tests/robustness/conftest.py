@@ -15,8 +15,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from auth_api.app import create_app
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
+from infra.stack_lib.api import PrivateServer
 from tests.conftest import drop_test_data, isolated_settings, new_isolation, running
-from tests.support.private_stack import PrivateServer
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in
 
@@ -95,10 +95,11 @@ class PrivateStack:
 
     @property
     def urls(self) -> dict[str, str]:
+        """As settings fields: redis_url, mongo_url, kafka_bootstrap."""
         return {
-            "redis_url": f"redis://127.0.0.1:{self.redis.port}/0",
-            "mongo_url": f"mongodb://127.0.0.1:{self.mongo.port}",
-            "kafka_bootstrap": f"127.0.0.1:{self.kafka.port}",
+            "redis_url": self.redis.url,
+            "mongo_url": self.mongo.url,
+            "kafka_bootstrap": self.kafka.url,
         }
 
 

@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
+from infra.stack_lib.api import PrivateServer
 from tests.conftest import running
 from tests.events.support import envelopes, outbox_drained, read_topic
 from tests.robustness.conftest import PrivateStack
@@ -29,7 +30,6 @@ from tests.support.api import (
     registered_token,
     unique_email,
 )
-from tests.support.private_stack import PrivateServer
 
 pytestmark = pytest.mark.integration
 GENERIC_503 = "The service is temporarily unavailable. Please retry shortly."

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.stack_lib.api import free_port
 from tests.conftest import FAST_HASHING, drop_test_data, new_isolation
 from tests.events.processes import clean_environment, process, until_live
 from tests.support.api import assert_problem, bearer, login, register, unique_email
-from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in, me_status, refresh
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-STACK = REPO / "infra" / "stack"
+from infra.stack_lib.api import REPO, Stack, StackCommandError
+
+__all__ = ["REPO", "Servers", "ServersUnavailableError", "find_servers"]
 
 
 @dataclass
@@ -79,36 +78,18 @@ def from_testcontainers() -> Servers | None:
     return servers
 
 
-def stack(*args: str, timeout: float = 900) -> str:
-    result = subprocess.run(  # noqa: S603 - fixed command of this repository
-        [str(STACK), *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if result.returncode != 0:
-        raise ServersUnavailableError(
-            f"infra/stack {' '.join(args)} failed:\n{result.stderr[-4000:]}"
-        )
-    return result.stdout
-
-
-def parse_env_line(line: str) -> dict[str, str]:
-    assignments = line.strip().removeprefix("export ").split()
-    return dict(item.split("=", 1) for item in assignments)
-
-
 def from_native_stack() -> Servers:
-    already_running = (
-        subprocess.run(  # noqa: S603
-            [str(STACK), "status"], capture_output=True, check=False, timeout=60
-        ).returncode
-        == 0
-    )
-    stack("up")
-    env = parse_env_line(stack("env"))
+    shared = Stack()
+    try:
+        started = shared.up()
+    except StackCommandError as exc:
+        raise ServersUnavailableError(str(exc)) from exc
+    env = shared.client_env()
     servers = Servers(
         env["AUTH_MONGO_URL"], env["AUTH_REDIS_URL"], env["AUTH_KAFKA_BOOTSTRAP"], "infra/stack"
     )
-    if not already_running:
-        servers.cleanup.append(lambda: stack("down"))
+    if started:  # stop only what this session started; others may be using the rest
+        servers.cleanup.append(lambda: shared.stop(*started))
     return servers
 
 

@@ -19,6 +19,7 @@ from auth_api.accounts.service import (
 from auth_api.model.session import Session, SessionPolicy
 from auth_api.model.user import User
 from auth_api.passwords.hasher import HashParameters, PasswordHasher
+from auth_api.passwords.strength import StrengthChecker
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.sessions.service import SessionService, TokenPair
 from auth_api.store.memory import MemoryUserStore
@@ -57,6 +58,9 @@ LIMITS = RateLimits(
     register_window_seconds=3600,
     login_slowdown=Slowdown(after_failures=5, step_seconds=1.0, max_seconds=10.0),
 )
+
+# One estimator thread for every unit test; its pool ends with the process.
+SHARED_STRENGTH = StrengthChecker(min_score=3)
 
 SIGNING_SECRET = b"unit-test signing secret, long enough for HS256."
 ROTATION_KEY = b"unit-test refresh rotation key, 32+ bytes long."
@@ -137,6 +141,7 @@ def build_services(
     limits: RateLimits = LIMITS,
 ) -> ServiceSet:
     """Wired as auth_api.container wires them, with the twins and `clock` everywhere."""
+    strength = SHARED_STRENGTH
     store = MemoryUserStore()
     revocations = MemoryRevocationStore(clock.monotonic)
     limiter = MemoryRateLimiter(clock.monotonic)
@@ -167,6 +172,7 @@ def build_services(
         on_event_recorded=recorded.append,
         # Off: the cache reads the process's monotonic clock, not the injected one.
         profiles=ProfileCache(ttl_seconds=0),
+        strength=strength,
         clock=clock,
         sleep=clock.sleep,
     )

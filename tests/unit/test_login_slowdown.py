@@ -54,6 +54,7 @@ async def accounts() -> AsyncIterator[Accounts]:
         rate_limits(settings),
         on_event_recorded=lambda _user_id: None,
         profiles=ProfileCache(0),
+        strength=container.strength,
         sleep=sleep,
     )
     await container.start()

@@ -73,3 +73,46 @@ def test_embedded_mode_is_for_development_and_tests() -> None:
     for env in ("development", "test"):
         settings = Settings(env=env, jwt_secret=REAL_SECRET, mongo_url=None, redis_url=None)
         assert settings.embedded
+
+
+SECRET = "a-real-secret-of-more-than-32-bytes-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("weakened", "names"),
+    [
+        ({"argon2_memory_kib": 19455}, "AUTH_ARGON2_MEMORY_KIB=19455"),
+        ({"argon2_time_cost": 1}, "AUTH_ARGON2_TIME_COST=1"),
+        ({"argon2_memory_kib": 7167, "argon2_time_cost": 5}, "AUTH_ARGON2_MEMORY_KIB=7167"),
+        ({"bcrypt_rounds": 9}, "AUTH_BCRYPT_ROUNDS"),
+        ({"password_min_score": 2}, "AUTH_PASSWORD_MIN_SCORE"),
+    ],
+)
+def test_production_refuses_to_start_below_the_strength_floors(
+    weakened: dict[str, int], names: str
+) -> None:
+    with pytest.raises(ValidationError, match=names):
+        Settings(env="production", jwt_secret=SECRET, **weakened)
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "time_cost"), [(19456, 2), (47104, 1), (12288, 3), (9216, 4), (7168, 5)]
+)
+def test_every_owasp_argon2id_minimum_is_accepted(memory_kib: int, time_cost: int) -> None:
+    settings = Settings(
+        env="production",
+        jwt_secret=SECRET,
+        mongo_url="mongodb://mongo:27017",
+        redis_url="redis://redis:6379/0",
+        argon2_memory_kib=memory_kib,
+        argon2_time_cost=time_cost,
+        bcrypt_rounds=10,
+    )
+    assert settings.argon2_memory_kib == memory_kib
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_and_test_may_hash_cheaply(env: str) -> None:
+    cheap = {"argon2_memory_kib": 64, "argon2_time_cost": 1, "bcrypt_rounds": 4}
+    settings = Settings(env=env, jwt_secret=SECRET, password_min_score=0, **cheap)
+    assert (settings.argon2_memory_kib, settings.password_min_score) == (64, 0)

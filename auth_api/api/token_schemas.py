@@ -1,0 +1,51 @@
+"""Bodies of the key set, introspection and readiness answers. These routes answer with a
+JSONResponse of their own (for its headers or status), so the models only document."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PublicKey(BaseModel):
+    """One JWK (RFC 7517); the members of its key type (`n`, `e`, `crv`, `x`, `y`) too."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+    alg: str
+    use: Literal["sig"]
+
+
+class KeySetResponse(BaseModel):
+    # Empty when tokens are signed with a shared secret (HS256), which is never published.
+    keys: list[PublicKey]
+
+
+class IntrospectionResponse(BaseModel):
+    """RFC 7662. An inactive token gets `{"active": false}` and nothing else."""
+
+    active: bool
+    sub: str | None = None
+    sid: str | None = None
+    jti: str | None = None
+    iat: int | None = None
+    exp: int | None = None
+    iss: str | None = None
+    aud: str | None = None
+    token_type: Literal["access_token"] | None = None
+
+
+class OutboxStatus(BaseModel):
+    status: Literal["ok", "stale", "unknown"]
+    backlog: int | None = None
+    oldest_age_seconds: float | None = None
+
+
+class ReadinessResponse(BaseModel):
+    status: Literal["ready", "not ready"]
+    # Each server by name ("mongodb", "redis"): "ok" or "unavailable".
+    checks: dict[str, Literal["ok", "unavailable"]]
+    outbox: OutboxStatus
