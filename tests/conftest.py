@@ -107,6 +107,7 @@ def isolated_settings(**overrides: Any) -> Settings:
         "mongo_url": None,
         "redis_url": None,
         "kafka_bootstrap": None,
+        "smtp_url": None,
         # One partition per topic: hundreds of tests each create their own topics, and a
         # single local broker has a file-descriptor budget.
         "kafka_topic_partitions": 1,

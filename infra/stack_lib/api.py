@@ -20,7 +20,7 @@ from pathlib import Path
 from .lifecycle import running
 from .proc import wait_until
 from .servers import all_servers
-from .spec import CLIENT_VARIABLES, NAMES, Server, Settings, load_settings
+from .spec import CLIENT_VARIABLES, MAIL_API_VARIABLE, NAMES, Server, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "infra" / "stack"
@@ -97,7 +97,10 @@ class Stack:
     def client_env(self, names: Sequence[str] = NAMES) -> dict[str, str]:
         """AUTH_MONGO_URL, AUTH_REDIS_URL, AUTH_KAFKA_BOOTSTRAP for `names`."""
         everything = self.settings.client_env()
-        return {CLIENT_VARIABLES[name]: everything[CLIENT_VARIABLES[name]] for name in names}
+        env = {CLIENT_VARIABLES[name]: everything[CLIENT_VARIABLES[name]] for name in names}
+        if "mail" in names:
+            env[MAIL_API_VARIABLE] = everything[MAIL_API_VARIABLE]
+        return env
 
     def pid(self, name: str) -> int | None:
         record = running(self.server(name))
@@ -138,6 +141,11 @@ class PrivateServer:
     def url(self) -> str:
         """What the service's setting for this server should say."""
         return self.stack.client_env([self.name])[CLIENT_VARIABLES[self.name]]
+
+    @property
+    def mail_api(self) -> str:
+        """The mail catcher's HTTP API, for a private "mail" server."""
+        return self.stack.settings.mail_api_url
 
     @property
     def pid(self) -> int | None:
@@ -183,7 +191,10 @@ class PrivateServers:
             self.servers[name].stop()
 
     def client_env(self) -> dict[str, str]:
-        return {CLIENT_VARIABLES[name]: srv.url for name, srv in self.servers.items()}
+        env = {CLIENT_VARIABLES[name]: srv.url for name, srv in self.servers.items()}
+        if "mail" in self.servers:
+            env[MAIL_API_VARIABLE] = self.servers["mail"].mail_api
+        return env
 
 
 def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:

@@ -11,13 +11,16 @@ from pathlib import Path
 
 from .proc import StackError
 
-NAMES = ("redis", "mongo", "kafka")
+NAMES = ("redis", "mongo", "kafka", "mail")
 # What the service reads to find each server.
 CLIENT_VARIABLES = {
     "mongo": "AUTH_MONGO_URL",
     "redis": "AUTH_REDIS_URL",
     "kafka": "AUTH_KAFKA_BOOTSTRAP",
+    "mail": "AUTH_SMTP_URL",
 }
+# Where tests read the mails: the mail catcher's HTTP API (not a setting of the service).
+MAIL_API_VARIABLE = "AUTH_STACK_MAIL_API"
 MONGO_BACKENDS = ("memory", "h2")  # the first is the default
 
 
@@ -30,6 +33,8 @@ class Settings:
     redis_port: int
     kafka_port: int
     kafka_controller_port: int
+    mail_smtp_port: int
+    mail_http_port: int
     mongo_heap: str  # the mongo server's maximum Java heap, as -Xmx takes it
     mongo_backend: str  # "memory" or "h2"
 
@@ -39,8 +44,14 @@ class Settings:
             "mongo": f"mongodb://127.0.0.1:{self.mongo_port}",
             "redis": f"redis://127.0.0.1:{self.redis_port}/0",
             "kafka": f"127.0.0.1:{self.kafka_port}",
+            "mail": f"smtp://127.0.0.1:{self.mail_smtp_port}",
         }
-        return {CLIENT_VARIABLES[name]: url for name, url in urls.items()}
+        env = {CLIENT_VARIABLES[name]: url for name, url in urls.items()}
+        return {**env, MAIL_API_VARIABLE: self.mail_api_url}
+
+    @property
+    def mail_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.mail_http_port}"
 
     def env_line(self) -> str:
         return "export " + " ".join(f"{var}={url}" for var, url in self.client_env().items())
@@ -68,6 +79,8 @@ def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settin
         kafka_controller_port=_port_from_env(
             environ, "AUTH_STACK_KAFKA_CONTROLLER_PORT", kafka_port + 1
         ),
+        mail_smtp_port=_port_from_env(environ, "AUTH_STACK_MAIL_SMTP_PORT", 1025),
+        mail_http_port=_port_from_env(environ, "AUTH_STACK_MAIL_HTTP_PORT", 8025),
         mongo_heap=_heap_from_env(environ, "AUTH_STACK_MONGO_HEAP", "512m"),
         mongo_backend=_choice_from_env(environ, "AUTH_STACK_MONGO_BACKEND", MONGO_BACKENDS),
     )

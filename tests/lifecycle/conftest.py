@@ -18,7 +18,14 @@ from auth_api.mail.mailer import MemoryMailer
 from auth_api.settings import Settings
 from tests.conftest import running
 from tests.support.api import PASSWORD, bearer, login, register, unique_email
-from tests.support.mailbox import Mailbox, MemoryMailbox, ReceivedMail, wait_for_mail
+from tests.support.mailbox import (
+    Mailbox,
+    MailpitMailbox,
+    MemoryMailbox,
+    ReceivedMail,
+    wait_for_mail,
+)
+from tests.support.servers import Servers
 
 
 @dataclass
@@ -65,32 +72,59 @@ class Life:
         return sent + pending
 
 
+@pytest.fixture(params=["embedded", "real"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Embedded: in-process backends and mailer. Real: MongoDB, Redis, and mails over
+    SMTP to the mail catcher, read back through its HTTP API."""
+    return str(request.param)
+
+
 @pytest.fixture
-def life_settings(api_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+def life_settings(mode: str, request: pytest.FixtureRequest) -> Callable[..., Settings]:
+    if mode == "embedded":
+        factory: Callable[..., Settings] = request.getfixturevalue("make_settings")
+        extra: dict[str, Any] = {}
+    else:
+        factory = request.getfixturevalue("real_settings")
+        servers: Servers = request.getfixturevalue("servers")
+        extra = {"smtp_url": servers.smtp_url}
+
     def build(**overrides: Any) -> Settings:
         # The relay delivers nothing to Kafka here, so the outbox keeps what a test reads.
-        return api_settings(**{"kafka_bootstrap": None, **overrides})
+        return factory(**{"kafka_bootstrap": None, **extra, **overrides})
 
     return build
 
 
 @pytest.fixture
-async def life(life_settings: Callable[..., Settings]) -> AsyncIterator[Life]:
-    app = create_app(life_settings())
-    async with running(app) as client:
-        mailer = app.state.container.mailer
-        assert isinstance(mailer, MemoryMailer)
-        yield Life(client, app, MemoryMailbox(mailer))
+def mailbox_for(mode: str, request: pytest.FixtureRequest) -> Callable[[FastAPI], Mailbox]:
+    def mailbox(app: FastAPI) -> Mailbox:
+        if mode == "embedded":
+            mailer = app.state.container.mailer
+            assert isinstance(mailer, MemoryMailer)
+            return MemoryMailbox(mailer)
+        servers: Servers = request.getfixturevalue("servers")
+        return MailpitMailbox(servers.mail_api)
+
+    return mailbox
 
 
 @pytest.fixture
-def start_life(life_settings: Callable[..., Settings]) -> Callable[..., Any]:
+def start_life(
+    life_settings: Callable[..., Settings], mailbox_for: Callable[[FastAPI], Mailbox]
+) -> Callable[..., Any]:
     """A Life with settings of the test's own, as an async context manager."""
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[Life]:
         app = create_app(life_settings(**overrides))
         async with running(app) as client:
-            yield Life(client, app, MemoryMailbox(app.state.container.mailer))
+            yield Life(client, app, mailbox_for(app))
 
     return start
+
+
+@pytest.fixture
+async def life(start_life: Callable[..., Any]) -> AsyncIterator[Life]:
+    async with start_life() as started:
+        yield started
