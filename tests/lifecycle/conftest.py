@@ -3,6 +3,7 @@ mails are read back from the mailer the app sends them to."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from auth_api.app import create_app
 from auth_api.container import Container
 from auth_api.mail.mailer import MemoryMailer
+from auth_api.model.events import encode
 from auth_api.settings import Settings
 from tests.conftest import running
 from tests.support.api import PASSWORD, bearer, login, register, unique_email
@@ -62,14 +64,21 @@ class Life:
     async def mail(self, to: str, kind: str, count: int = 1) -> ReceivedMail:
         return await wait_for_mail(self.mailbox, to, kind, count)
 
-    async def event_types(self, user_id: str) -> list[str]:
-        """Events recorded for the user, delivered or not: the embedded broker keeps
+    async def events(self, user_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The user's events (type, data), delivered or not: the embedded broker keeps
         what it was given, the real servers' outbox what is pending."""
-        record = await self.container.backends.accounts.account(user_id)
-        pending = [str(e.type) for e in record.events] if record else []
         publisher = self.container.backends.publisher
-        sent = [m.topic for m in getattr(publisher, "messages", []) if m.key == user_id.encode()]
-        return sent + pending
+        sent = [
+            json.loads(m.value)
+            for m in getattr(publisher, "messages", [])
+            if m.key == user_id.encode()
+        ]
+        record = await self.container.backends.accounts.account(user_id)
+        pending = [json.loads(encode(e)) for e in record.events] if record else []
+        return [(e["type"], e["data"]) for e in sent + pending]
+
+    async def event_types(self, user_id: str) -> list[str]:
+        return [type_ for type_, _ in await self.events(user_id)]
 
 
 @pytest.fixture(params=["embedded", "real"])
