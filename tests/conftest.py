@@ -81,6 +81,12 @@ def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
     yield from private_server("kafka", servers, tmp_path)
 
 
+@pytest.fixture
+def private_mail(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    """A mail catcher of the test's own: `url` is its SMTP URL, `mail_api` its API."""
+    yield from private_server("mail", servers, tmp_path)
+
+
 def new_isolation() -> dict[str, str]:
     """A database, Redis key prefix and topic prefix of their own, as settings fields;
     `drop_test_data` deletes all three."""
