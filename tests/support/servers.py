@@ -76,7 +76,7 @@ def from_testcontainers() -> Servers | None:
     mongo = MongoDbContainer("mongo:7").start()
     redis = RedisContainer("redis:7").start()
     kafka = KafkaContainer("apache/kafka:3.9.1").with_kraft().start()
-    mail = DockerContainer("axllent/mailpit:v1.27").with_exposed_ports(1025, 8025).start()
+    mail = DockerContainer("axllent/mailpit:v1.33.1").with_exposed_ports(1025, 8025).start()
     redis_url = f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0"
     mail_host = mail.get_container_host_ip()
     servers = Servers(
