@@ -10,7 +10,9 @@ from fastapi import APIRouter, Response, status
 
 from auth_api.api.deps import ClaimsDep, ClientIpDep, ServicesDep
 from auth_api.api.lifecycle_schemas import (
+    CHANGE_ACCEPTED,
     FORGOT_ACCEPTED,
+    RESEND_ACCEPTED,
     Accepted,
     ChangeEmailRequest,
     ChangePasswordRequest,
@@ -40,9 +42,9 @@ async def verify_email(body: TokenRequest, services: ServicesDep, ip: ClientIpDe
 )
 async def resend_verification(
     claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
-) -> Response:
+) -> Accepted:
     await services.lifecycle.email.resend(claims, ip)
-    return Response(status_code=ACCEPTED)
+    return RESEND_ACCEPTED
 
 
 @router.post(
@@ -79,10 +81,10 @@ async def change_password(
 @router.post("/email/change", status_code=ACCEPTED, responses={**AUTHENTICATED, 409: PROBLEM})
 async def change_email(
     body: ChangeEmailRequest, claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
-) -> Response:
+) -> Accepted:
     """Sends a confirmation link to the new address and a notice to the current one."""
     await services.lifecycle.email.request_change(claims, body.new_email, body.password, ip)
-    return Response(status_code=ACCEPTED)
+    return CHANGE_ACCEPTED
 
 
 @router.post(

@@ -48,3 +48,5 @@ FORGOT_ACCEPTED = Accepted(
     detail="If an account uses this address, a mail with a link to reset its password "
     "is on its way."
 )
+RESEND_ACCEPTED = Accepted(detail="A new link is on its way to your address.")
+CHANGE_ACCEPTED = Accepted(detail="A link to confirm the change is on its way to the new address.")
