@@ -29,6 +29,20 @@ ACCEPTED = status.HTTP_202_ACCEPTED
 TOKEN_PROBLEMS = {**INPUT_PROBLEMS, 400: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER}
 AUTHENTICATED = {**BEARER_PROBLEMS, **INPUT_PROBLEMS, 429: RETRY_LATER}
 EXPORT_HEADERS = {"Content-Disposition": {"schema": {"type": "string"}}}
+# The endpoints that ask for the password again: a 401 is a bad token (with the Bearer
+# challenge) or a wrong password (INVALID_CREDENTIALS, no challenge: the token was fine).
+WRONG_PASSWORD_OR_TOKEN = {
+    **PROBLEM,
+    "description": "NOT_AUTHENTICATED (with WWW-Authenticate), or INVALID_CREDENTIALS",
+    "headers": {
+        "WWW-Authenticate": {
+            "description": "The Bearer challenge, when the token was the problem",
+            "schema": {"type": "string"},
+            "required": False,
+        }
+    },
+}
+PASSWORD_CHECKED = {**AUTHENTICATED, 401: WRONG_PASSWORD_OR_TOKEN}
 
 
 @router.post("/email/verify", status_code=NO_CONTENT, responses=TOKEN_PROBLEMS)
@@ -68,7 +82,7 @@ async def reset_password(
     return Response(status_code=NO_CONTENT)
 
 
-@router.post("/password/change", status_code=NO_CONTENT, responses=AUTHENTICATED)
+@router.post("/password/change", status_code=NO_CONTENT, responses=PASSWORD_CHECKED)
 async def change_password(
     body: ChangePasswordRequest, claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
 ) -> Response:
@@ -78,7 +92,7 @@ async def change_password(
     return Response(status_code=NO_CONTENT)
 
 
-@router.post("/email/change", status_code=ACCEPTED, responses={**AUTHENTICATED, 409: PROBLEM})
+@router.post("/email/change", status_code=ACCEPTED, responses={**PASSWORD_CHECKED, 409: PROBLEM})
 async def change_email(
     body: ChangeEmailRequest, claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
 ) -> Accepted:
@@ -97,7 +111,7 @@ async def confirm_email_change(
     return Response(status_code=NO_CONTENT)
 
 
-@router.delete("/me", status_code=NO_CONTENT, responses=AUTHENTICATED)
+@router.delete("/me", status_code=NO_CONTENT, responses=PASSWORD_CHECKED)
 async def delete_account(
     body: PasswordRequest, claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
 ) -> Response:
