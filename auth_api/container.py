@@ -22,7 +22,8 @@ from auth_api.events.publisher import (
     MemoryPublisher,
     UnreachablePublisher,
 )
-from auth_api.events.relay import OutboxRelay
+from auth_api.events.relay import OutboxRelay, RelayTuning
+from auth_api.health.service import BacklogGauge
 from auth_api.mail.mailer import Mailer
 from auth_api.mail.relay import MailRelay
 from auth_api.mail.wiring import build_mail_relay, build_mailer, mail_tokens
@@ -83,6 +84,7 @@ class Container:
     strength: StrengthChecker
     services: Services
     relay: OutboxRelay
+    backlog: BacklogGauge
     mail_relay: MailRelay
     mailer: Mailer
     _relay_task: asyncio.Task[None] | None = None
@@ -243,16 +245,23 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
     hasher = build_hasher(settings)
     strength = StrengthChecker(settings.password_min_score)
     codec = build_codec(settings, clock)
+    tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
-        backends.outbox, backends.publisher, settings.kafka_topic_prefix, clock=clock
+        backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
     )
+    backlog = BacklogGauge(backends.outbox)
+
+    def event_recorded(user_id: str) -> None:
+        relay.notify(user_id)
+        backlog.invalidate()  # this process's next reading shows the event
+
     sessions = SessionService(
         backends.sessions,
         codec,
         backends.revocations,
         session_policy(settings),
         settings.refresh_rotation_key,
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         clock=clock,
     )
     mailer = build_mailer(settings)
@@ -264,7 +273,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         sessions,
         backends.limiter,
         rate_limits(settings),
-        on_event_recorded=relay.notify,
+        on_event_recorded=event_recorded,
         profiles=profiles,
         clock=clock,
         strength=strength,
@@ -283,7 +292,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             codec=codec,
             tokens=mail_tokens(settings),
             profiles=profiles,
-            on_event_recorded=relay.notify,
+            on_event_recorded=event_recorded,
             on_mail_recorded=mail_relay.notify,
             clock=clock,
         )
@@ -301,7 +310,9 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         ),
         lifecycle=lifecycle,
     )
-    return Container(settings, backends, hasher, strength, services, relay, mail_relay, mailer)
+    return Container(
+        settings, backends, hasher, strength, services, relay, backlog, mail_relay, mailer
+    )
 
 
 def lifecycle_limits(settings: Settings) -> LifecycleLimits:

@@ -166,3 +166,11 @@ class DependencyUnavailable(AuthServiceError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "1"}
+
+
+class WriteContention(DependencyUnavailable):
+    """A guarded write of one user lost to other writes of the same user on every
+    attempt (store.ports.GUARDED_WRITE_ATTEMPTS). Nothing was written; a retry succeeds."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"{dependency} (write contention)")

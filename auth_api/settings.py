@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     outbox_max_age_seconds: int = Field(
         300, ge=1, description="/health/ready fails when an undelivered event is older"
     )
+    outbox_backstop_seconds: float = Field(
+        600,
+        gt=0,
+        description="How often the relay searches the users for events without a marker",
+    )
     io_timeout_seconds: float = Field(2.0, gt=0, description="Timeout of every outbound call")
 
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret, >= 32 bytes")

@@ -32,8 +32,8 @@ def run_scenarios(ctx: Context) -> None:
         say(f"{name}...")
         for result in runners[name]():
             ctx.results[result.name] = result
-            say(f"{result.name}: {result.rps:,.1f}/s p99 {result.p99_ms:.2f} ms, "
-                f"{result.errors} errors")  # fmt: skip
+            rate = f"{result.rps:,.1f}/s " if result.elapsed_s else ""  # none for probes
+            say(f"{result.name}: {rate}p99 {result.p99_ms:.2f} ms, {result.errors} errors")
 
 
 def drop_database(ctx: Context) -> None:

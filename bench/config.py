@@ -11,8 +11,8 @@ from pathlib import Path
 # In run order. raw_hash, login and login_events_off run last and back to back: their
 # ratios compare runs, and the machine's background load drifts over minutes.
 SCENARIOS = (
-    "baseline", "me", "redis_per_me", "logout", "register", "refresh", "me_idle",
-    "me_under_login", "raw_hash", "login", "login_events_off",
+    "baseline", "me", "redis_per_me", "logout", "propagation", "register", "refresh",
+    "me_idle", "me_under_login", "raw_hash", "login", "login_events_off",
 )  # fmt: skip
 RESULTS = Path(__file__).resolve().parents[1] / ".cache" / "bench" / "results.json"
 
@@ -27,6 +27,7 @@ class BenchConfig:
     probe_interval_ms: float = 10.0
     redis_requests: int = 2000
     logout_sessions: int = 300  # each costs a login (one hash) before the measured logouts
+    propagation_rounds: int = 40  # logouts whose propagation is timed, each after a login
     port: int = 0  # 0: any free port
     only: list[str] = field(default_factory=lambda: list(SCENARIOS))
     profile: bool = False
@@ -72,6 +73,7 @@ def parse_args(argv: list[str]) -> BenchConfig:
     if args.quick:
         config.duration_s, config.warmup_s = 2.0, 0.5
         config.redis_requests, config.logout_sessions = 200, 40
+        config.propagation_rounds = 10
     return config
 
 

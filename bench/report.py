@@ -85,6 +85,10 @@ def compute_ratios(results: Mapping[str, ScenarioResult]) -> dict[str, float | N
         "login_over_raw_hash_by_cpu": _ratio(cpu("raw_hash"), cpu("login")),
         "login_events_on_over_off_by_cpu": _ratio(cpu("login_events_off"), cpu("login")),
         "errors": float(errors),
+        # Logout through one API process until the token is refused elsewhere.
+        "propagation_api_p99_ms": p("propagation_api_b", "p99_ms"),
+        "propagation_quiz_near_p99_ms": p("propagation_quiz_near", "p99_ms"),
+        "propagation_quiz_events_p99_ms": p("propagation_quiz_events", "p99_ms"),
     }
 
 
@@ -124,6 +128,24 @@ TARGETS = (
     ),
     Target("login p50 (ms)", "login_p50_ms", lambda v: v < 100, "< 100"),
     Target("errors (non-2xx, all scenarios)", "errors", lambda v: v == 0, "== 0"),
+    Target(
+        "logout seen by the other API process, p99 (ms)",
+        "propagation_api_p99_ms",
+        lambda v: v <= 50,
+        "<= 50",
+    ),
+    Target(
+        "logout seen by a quiz app, near cache, p99 (ms)",
+        "propagation_quiz_near_p99_ms",
+        lambda v: v <= 50,
+        "<= 50",
+    ),
+    Target(
+        "logout seen by a quiz app, events mode, p99 (ms)",
+        "propagation_quiz_events_p99_ms",
+        lambda v: v <= 1000,
+        "<= 1000",
+    ),
 )
 
 

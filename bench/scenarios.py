@@ -15,6 +15,7 @@ import httpx
 
 from bench.conditions import HASH_SETTINGS
 from bench.config import BenchConfig, CorePlan
+from bench.propagation import run_propagation
 from bench.report import ScenarioResult
 from bench.runners import Meter, from_group, run_client, run_hash_rate, run_wrk_scenario
 from bench.servers import STATE, ApiProcess, PrivateRedis
@@ -173,6 +174,14 @@ def logout(ctx: Context) -> list[ScenarioResult]:
     return [result]
 
 
+def propagation(ctx: Context) -> list[ScenarioResult]:
+    """Two more API processes, on a database of their own: the first one's relay must
+    be the one that publishes the logouts, not a sweep of the main API's."""
+    env = api_env(ctx, relay=True) | {"AUTH_MONGO_DB": f"{ctx.mongo_db}_propagation"}
+    rounds = ctx.cfg.propagation_rounds
+    return run_propagation(env, ctx.redis.url, ctx.password, ctx.tag, rounds)
+
+
 def raw_hash(ctx: Context) -> list[ScenarioResult]:
     cfg = ctx.cfg
     env = api_env(ctx, relay=False)
@@ -211,6 +220,7 @@ def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult]]
         "me": lambda: wrk_scenario(ctx, "me", "/auth/me", ctx.token),
         "redis_per_me": lambda: redis_per_me(ctx),
         "logout": lambda: logout(ctx),
+        "propagation": lambda: propagation(ctx),
         "register": lambda: asyncio_scenario(ctx, "register", cfg.hash_clients),
         "refresh": lambda: asyncio_scenario(ctx, "refresh", cfg.connections),
         "me_idle": lambda: me_idle(ctx),

@@ -7,16 +7,13 @@ that may do nothing else (README, "Verifying tokens in a quiz service")."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from quizauth_client.denylist import Denylist, DenylistUnavailable
 from quizauth_wire import DEFAULT_REDIS_PREFIX, DenylistLayout, is_denied
 
-
-class Denylist(Protocol):
-    async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        """Whether the token is denied; raises when that cannot be known."""
+__all__ = ["Denylist", "RedisDenylist"]
 
 
 class RedisDenylist:
@@ -25,5 +22,8 @@ class RedisDenylist:
         self._layout = DenylistLayout(prefix)
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        values = await self._redis.mget(self._layout.keys_for(jti, user_id, session_id))
+        try:
+            values = await self._redis.mget(self._layout.keys_for(jti, user_id, session_id))
+        except RedisError as exc:
+            raise DenylistUnavailable("the auth service's Redis is out of reach") from exc
         return is_denied(values, issued_at)

@@ -5,15 +5,15 @@ the outcome is an AuthenticatedUser or a TokenRejected, never another exception.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from jwt import PyJWK
-from redis.exceptions import RedisError
 
+from quizauth_client.denylist import Denylist, DenylistUnavailable
 from quizauth_client.jwks import JwksCache, JwksUnavailable
-from quizauth_client.revocation import Denylist
 from quizauth_wire import ACCESS_TOKEN_TYPE, REQUIRED_CLAIMS, access_token_kid
 
 # Far above any token the auth service issues (as its own limit).
@@ -22,7 +22,8 @@ MAX_TOKEN_LENGTH = 4096
 
 class TokenRejected(Exception):
     """Not a valid, live access token. `unavailable` when that could not be decided (the
-    denylist or the key set could not be read): a 503 to retry, not a 401."""
+    revocations or the key set could not be read, or are too far behind): a 503 to
+    retry, not a 401."""
 
     def __init__(self, reason: str, unavailable: bool = False) -> None:
         super().__init__(reason)
@@ -59,7 +60,9 @@ class TokenVerifier:
             revoked = await self._denylist.is_revoked(
                 claims["jti"], claims["sub"], claims["sid"], claims["iat"]
             )
-        except (RedisError, OSError) as exc:
+        except Exception as exc:
+            if not is_unavailability(exc):
+                raise
             # Fail closed: a token whose revocation cannot be checked is not accepted.
             raise TokenRejected("revocation check unavailable", unavailable=True) from exc
         if revoked:
@@ -95,6 +98,17 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise TokenRejected("invalid token") from exc
         return claims
+
+
+def is_unavailability(error: Exception) -> bool:
+    """The revocation source could not answer: it says so (DenylistUnavailable), or a
+    connection failed, or redis-py raised for a source on Redis. redis-py is looked up
+    only among the modules already loaded: the events mode does not need it installed,
+    and a RedisError can only come from a process that imported it."""
+    if isinstance(error, (DenylistUnavailable, OSError)):
+        return True
+    redis_errors = sys.modules.get("redis.exceptions")
+    return redis_errors is not None and isinstance(error, redis_errors.RedisError)
 
 
 def has_claim_types(claims: dict[str, Any]) -> bool:

@@ -138,6 +138,8 @@ class EventType(StrEnum):
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGGED_OUT = "user.logged_out"
     SESSION_REVOKED = "session.revoked"
+    # Every access token of the user issued before `valid_after` is dead (logout-all).
+    USER_TOKENS_REVOKED = "user.tokens_revoked"
     USER_EMAIL_VERIFIED = "user.email_verified"
     USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event type
     USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an event type
@@ -146,7 +148,8 @@ class EventType(StrEnum):
 
 
 class RevocationReason(StrEnum):
-    """Why sessions ended: the `reason` of `session.revoked`, and the stored session's."""
+    """Why sessions ended: the `reason` of `session.revoked` and `user.tokens_revoked`,
+    and the stored session's."""
 
     LOGOUT = "logout"
     LOGOUT_ALL = "logout_all"

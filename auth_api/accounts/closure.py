@@ -10,6 +10,7 @@ from auth_api.errors import NotAuthenticated
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.store.account_ports import AccountChange, AccountRecord, AccountState
 from auth_api.tokens.claims import AccessClaims
+from quizauth_wire import RevocationReason
 
 
 def tombstone_fields(user_id: str, now: datetime) -> dict[str, Any]:
@@ -34,7 +35,7 @@ class ClosureFlows(LifecycleFlows):
         user = await self._current(claims.user_id)
         await self._throttle("delete", user.id, client_ip)
         await self._deps.accounts.confirm_password(user, password, client_ip)
-        await self._revoke_every_token(user.id)
+        cut_off = await self._revoke_every_token(user.id, RevocationReason.ACCOUNT_DELETED)
         now = self._clock.now()
 
         def decide(state: AccountState) -> AccountChange | None:
@@ -48,7 +49,7 @@ class ClosureFlows(LifecycleFlows):
                 clear_tokens=True,
                 clear_sessions=True,
                 clear_mails=True,
-                events=[event],
+                events=[cut_off, event],
             )
 
         if await self._change(user.id, decide) is None:

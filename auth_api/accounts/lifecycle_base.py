@@ -22,7 +22,7 @@ from auth_api.model.user import User
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.security.addresses import limit_subject
 from auth_api.security.stores import LimitRule, RateLimiter, RevocationStore
-from auth_api.sessions.service import session_revoked_event
+from auth_api.sessions.service import session_revoked_event, tokens_revoked_event
 from auth_api.store.account_ports import AccountChange, AccountState, AccountStore
 from auth_api.store.ports import UserStore
 from auth_api.tokens.access import AccessTokenCodec
@@ -99,13 +99,16 @@ class LifecycleFlows:
                 self._deps.on_mail_recorded(user_id)
         return change
 
-    async def _revoke_every_token(self, user_id: str) -> None:
-        """Every access token of the user issued up to now fails, on every instance."""
+    async def _revoke_every_token(self, user_id: str, reason: RevocationReason) -> PendingEvent:
+        """Every access token of the user issued up to now fails, on every instance; the
+        `user.tokens_revoked` that tells the services following revocations by events,
+        for the write that records the change."""
+        now = self._clock.now()
+        valid_after = valid_after_value(now.timestamp())
         await self._deps.revocations.revoke_user_tokens(
-            user_id,
-            before=valid_after_value(self._clock.now().timestamp()),
-            ttl_seconds=self._deps.codec.denial_seconds(),
+            user_id, before=valid_after, ttl_seconds=self._deps.codec.denial_seconds()
         )
+        return tokens_revoked_event(user_id, valid_after, reason, now)
 
     async def _deny_sessions(self, session_ids: list[str]) -> None:
         if session_ids:

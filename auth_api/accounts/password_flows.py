@@ -50,7 +50,7 @@ class PasswordFlows(LifecycleFlows):
             raise InvalidToken
         await self._deps.accounts.check_new_password(new_password, record.user)
         new_hash = await self._deps.hasher.hash(new_password)
-        await self._revoke_every_token(token.user_id)
+        cut_off = await self._revoke_every_token(token.user_id, RevocationReason.PASSWORD_RESET)
 
         def decide(state: AccountState) -> AccountChange | None:
             held = state.tokens.get(RESET)
@@ -62,7 +62,7 @@ class PasswordFlows(LifecycleFlows):
                 fields={"password_hash": new_hash, "updated_at": now},
                 tokens={RESET: None},
                 ended_sessions=sessions,
-                events=[event, *revoked],
+                events=[event, *revoked, cut_off],
                 mails=[self._notice(MailKind.PASSWORD_RESET_NOTICE, now)],
             )
 

@@ -28,7 +28,7 @@ async def ready(container: ContainerDep) -> JSONResponse:
     readiness = await check_readiness(
         backends.users,
         backends.revocations,
-        backends.outbox,
+        container.backlog,
         container.settings.outbox_max_age_seconds,
     )
     return JSONResponse(readiness.as_dict(), status_code=200 if readiness.ready else 503)

@@ -19,8 +19,7 @@ from prometheus_client.registry import Collector
 from auth_api.api.deps import ContainerDep
 from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
-from auth_api.health.service import outbox_backlog
-from auth_api.store.ports import Outbox
+from auth_api.health.service import BacklogGauge
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -31,15 +30,16 @@ class OutboxReading:
     readable: bool
     backlog: int = 0
     oldest_age_seconds: float = 0.0
+    complete: bool = True
 
 
-async def read_outbox(outbox: Outbox) -> OutboxReading:
+async def read_outbox(backlog: BacklogGauge) -> OutboxReading:
     try:
-        count, age = await outbox_backlog(outbox)
+        reading = await backlog.read()
     except DependencyUnavailable as exc:
         log.warning("metrics: outbox backlog unreadable: %s", exc)
         return OutboxReading(readable=False)
-    return OutboxReading(True, count, max(age, 0.0))
+    return OutboxReading(True, reading.events, reading.oldest_age_seconds, reading.complete)
 
 
 class DeliveryCollector(Collector):
@@ -58,8 +58,15 @@ class DeliveryCollector(Collector):
         if self._outbox.readable:
             yield GaugeMetricFamily(
                 "auth_outbox_backlog_events",
-                "Events recorded but not yet acknowledged by Kafka",
+                "Events recorded but not yet acknowledged by Kafka (a lower bound when "
+                "auth_outbox_backlog_complete is 0)",
                 value=self._outbox.backlog,
+            )
+            yield GaugeMetricFamily(
+                "auth_outbox_backlog_complete",
+                "1 when the backlog counts every pending user; 0 when there were more "
+                "than one reading reads",
+                value=1 if self._outbox.complete else 0,
             )
             yield GaugeMetricFamily(
                 "auth_outbox_oldest_event_age_seconds",
@@ -96,6 +103,6 @@ def require_metrics_token(authorization: str | None, token: str) -> None:
 async def metrics(container: ContainerDep, request: Request) -> Response:
     if (token := container.settings.metrics_token) is not None:
         require_metrics_token(request.headers.get("authorization"), token.get_secret_value())
-    reading = await read_outbox(container.backends.outbox)
+    reading = await read_outbox(container.backlog)
     body = exposition(reading, container.relay)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -1,5 +1,10 @@
 """Moves recorded events from the outbox to the broker, oldest first per user, and
-marks them delivered only after the broker acknowledged them."""
+marks them delivered only after the broker acknowledged them.
+
+Three ways to find events, from cheapest to rarest: a notification from this process
+names the user (one document read); a sweep pages through the pending markers, one
+per user with undelivered events (nothing to read when all is delivered); a backstop
+searches the user collection itself for events without a marker."""
 
 from __future__ import annotations
 
@@ -25,11 +30,16 @@ class RelayTuning:
     # a Kafka outage a whole page of users is waiting: a hundred writes queued at once
     # would hold the requests' own writes back for seconds.
     concurrent_users: int = 8
-    # How often the whole outbox is swept, for events no notification pointed at:
-    # written by a process that died, or left behind by a failed delivery. A sweep reads
-    # every user on FerretDB (it serves no index), so it stays rare; a failure triggers
-    # one at once anyway.
+    # How often the pending markers are swept, for events no notification pointed at:
+    # recorded by another process or one that died, or left by a failed delivery. A
+    # sweep reads the markers, never the users; a failure triggers one at once anyway.
     idle_poll_seconds: float = 5.0
+    # How often the backstop searches the users for events without a marker (left by an
+    # older release, or by a process that died between an event and its marker). It
+    # reads the whole user collection on servers without a usable index: rare, and at
+    # start, so that an upgrade's waiting events are marked.
+    backstop_seconds: float = 600.0
+    backstop_batch_users: int = 1000
     max_backoff_seconds: float = 5.0
 
 
@@ -50,6 +60,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._hinted: set[str] = set()
         self._last_sweep = float("-inf")
+        self._last_backstop = float("-inf")
         self._topics_ready = False
         self._stopping = False
         self.published = 0
@@ -57,7 +68,7 @@ class OutboxRelay:
 
     def notify(self, user_id: str) -> None:
         """A request recorded an event for this user: deliver it now, by reading that one
-        document, rather than at the next sweep of the whole outbox."""
+        document, rather than at the next sweep of the markers."""
         self._hinted.add(user_id)
         self._wake.set()
 
@@ -89,15 +100,28 @@ class OutboxRelay:
         return min(self._tuning.max_backoff_seconds, max(0.2, previous * 2))
 
     async def _next_round(self) -> None:
+        now = self._clock.monotonic()
+        if now >= self._last_backstop + self._tuning.backstop_seconds:
+            # Set first: a failing backstop must not hold back the sweeps behind it.
+            self._last_backstop = now
+            await self.restore_markers()
+            self._last_sweep = float("-inf")  # deliver what it marked
         until_sweep = self._last_sweep + self._tuning.idle_poll_seconds - self._clock.monotonic()
         if until_sweep <= 0:
-            self._hinted.clear()  # the sweep covers them
+            # The hints stay: a hinted user whose marker write failed is on no page.
             self._last_sweep = self._clock.monotonic()
             await self.drain_once()
         elif self._hinted:
             await self._drain_hinted()
         else:
-            await self._sleep(until_sweep)
+            until_backstop = self._last_backstop + self._tuning.backstop_seconds - now
+            await self._sleep(min(until_sweep, until_backstop))
+
+    async def restore_markers(self) -> None:
+        """The backstop: mark every user holding events without a marker, page by page."""
+        after: str | None = ""
+        while after is not None:
+            after = await self._outbox.restore_markers(self._tuning.backstop_batch_users, after)
 
     async def _drain_hinted(self) -> None:
         users, self._hinted = self._hinted, set()
@@ -106,12 +130,14 @@ class OutboxRelay:
         await self._deliver_all([b for b in batches if b is not None])
 
     async def drain_once(self) -> int:
-        """Deliver what is pending now; the number of events delivered."""
+        """Deliver one page of the marked users; the number of events delivered. Their
+        markers go with their events, so the next page holds the next users; a user
+        whose delivery fails holds back no other in its page."""
         await self._ensure_topics()
-        batches = await self._outbox.pending(self._tuning.batch_users)
-        delivered = await self._deliver_all(batches)
-        if len(batches) == self._tuning.batch_users:
-            self._last_sweep = float("-inf")  # a full page: more may wait, sweep again now
+        page = await self._outbox.pending_page(self._tuning.batch_users)
+        delivered = await self._deliver_all(page.batches)
+        if page.full:
+            self._last_sweep = float("-inf")  # more may wait: sweep on now
         return delivered
 
     async def _deliver_all(self, batches: list[UserEvents]) -> int:

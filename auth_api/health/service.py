@@ -2,13 +2,79 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from auth_api.errors import DependencyUnavailable
-from auth_api.model.clock import utc_now
+from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.security.stores import RevocationStore
-from auth_api.store.ports import Outbox, UserStore
+from auth_api.store.ports import BACKLOG_MAX_USERS, BacklogReading, Outbox, UserStore
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """Undelivered events and the age in seconds of the oldest (0 when none). When not
+    `complete`, more users were pending than one reading reads and `events` is a lower
+    bound."""
+
+    events: int
+    oldest_age_seconds: float
+    complete: bool
+
+
+class BacklogGauge:
+    """The outbox backlog as /health/ready and /metrics show it. One reading reads at
+    most `max_users` pending markers, and serves every caller for `ttl_seconds` unless
+    this process recorded an event since (`invalidate`): anonymous callers cannot make
+    the store read more often than that. A failed reading is kept as long. A reading
+    that hit the bound (an incident: Kafka away for a while) is kept five times longer,
+    events or not: finding its oldest event sorts the markers on servers without a
+    usable index."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        ttl_seconds: float = 2.0,
+        max_users: int = BACKLOG_MAX_USERS,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._outbox = outbox
+        self._ttl = ttl_seconds
+        self._max_users = max_users
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._reading: BacklogReading | None = None
+        self._read_at = float("-inf")
+
+    def invalidate(self) -> None:
+        """This process recorded an event: read again at the next call, unless the last
+        reading hit the bound, which one more event does not change."""
+        if self._reading is None or self._reading.complete:
+            self._read_at = float("-inf")
+
+    async def read(self) -> OutboxBacklog:
+        """Raises DependencyUnavailable when the store cannot be read."""
+        reading = await self._cached_reading()
+        if reading is None:
+            raise DependencyUnavailable("mongodb")
+        oldest = reading.oldest
+        age = (self._clock.now() - oldest).total_seconds() if oldest else 0.0
+        return OutboxBacklog(reading.events, max(age, 0.0), reading.complete)
+
+    async def _cached_reading(self) -> BacklogReading | None:
+        async with self._lock:  # concurrent callers share one reading
+            if self._clock.monotonic() - self._read_at >= self._current_ttl():
+                try:
+                    self._reading = await self._outbox.read_backlog(self._max_users)
+                except DependencyUnavailable:
+                    self._reading = None
+                self._read_at = self._clock.monotonic()
+            return self._reading
+
+    def _current_ttl(self) -> float:
+        incomplete = self._reading is not None and not self._reading.complete
+        return self._ttl * 5 if incomplete else self._ttl
 
 
 @dataclass
@@ -27,7 +93,7 @@ class Readiness:
 
 
 async def check_readiness(
-    users: UserStore, revocations: RevocationStore, outbox: Outbox, max_age_seconds: int
+    users: UserStore, revocations: RevocationStore, backlog: BacklogGauge, max_age_seconds: int
 ) -> Readiness:
     readiness = Readiness()
     for name, ping in (("mongodb", users.ping), ("redis", revocations.ping)):
@@ -36,25 +102,21 @@ async def check_readiness(
             readiness.checks[name] = "ok"
         except DependencyUnavailable:
             readiness.checks[name] = "unavailable"
-    readiness.outbox = await outbox_status(outbox, max_age_seconds)
+    readiness.outbox = await outbox_status(backlog, max_age_seconds)
     return readiness
 
 
-async def outbox_backlog(outbox: Outbox) -> tuple[int, float]:
-    """Undelivered events and the age in seconds of the oldest (0 when none), read from
-    the store now; raises DependencyUnavailable when it cannot be read. Shared with the
-    /metrics scrape, which presents it its own way."""
-    count, oldest = await outbox.backlog()
-    age = (utc_now() - oldest).total_seconds() if oldest else 0.0
-    return count, age
-
-
-async def outbox_status(outbox: Outbox, max_age_seconds: int) -> dict[str, Any]:
+async def outbox_status(backlog: BacklogGauge, max_age_seconds: int) -> dict[str, Any]:
     """Backlog size and age; stale when the oldest event has waited longer than allowed,
     which means delivery to Kafka is stuck."""
     try:
-        count, age = await outbox_backlog(outbox)
+        reading = await backlog.read()
     except DependencyUnavailable:
         return {"status": "unknown"}
-    status = "stale" if age > max_age_seconds else "ok"
-    return {"status": status, "backlog": count, "oldest_age_seconds": round(age, 3)}
+    age = reading.oldest_age_seconds
+    return {
+        "status": "stale" if age > max_age_seconds else "ok",
+        "backlog": reading.events,
+        "backlog_complete": reading.complete,
+        "oldest_age_seconds": round(age, 3),
+    }

@@ -11,7 +11,7 @@ session already ended in MongoDB is denied again whenever its end is requested a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -186,19 +186,30 @@ class SessionService:
         )
         await self.end(user_id, [session], reason=RevocationReason.REFRESH_TOKEN_REUSE)
 
-    async def end(self, user_id: str, sessions: list[Session], reason: RevocationReason) -> bool:
+    async def end(
+        self,
+        user_id: str,
+        sessions: list[Session],
+        reason: RevocationReason,
+        more_events: Sequence[PendingEvent] = (),
+    ) -> bool:
         """Deny the sessions' access tokens, then end the active ones; one event records
-        it. Sessions already ended are denied again: this may be the retry of an end
-        whose denial failed."""
+        it, written with `more_events`. Sessions already ended are denied again: this may
+        be the retry of an end whose denial failed."""
         await self._deny_sessions([s.id for s in sessions])
         now = self._clock.now()
         active = [s for s in sessions if s.revoked_at is None]
-        if not active:
+        events = list(more_events)
+        if active:
+            events.append(session_revoked_event(user_id, [s.id for s in active], reason, now))
+        if not events:
             return False
-        event = session_revoked_event(user_id, [s.id for s in active], reason, now)
         ended = [s.revoked(now, reason) for s in active]
-        changed = await self._record_end(user_id, ended, event, only_if_active=len(ended) == 1)
-        if changed:
+        # Unguarded when more events ride along: they must be recorded whatever a
+        # concurrent end of the same single session did meanwhile.
+        guarded = len(ended) == 1 and not more_events
+        changed = await self._record_end(user_id, ended, events, only_if_active=guarded)
+        if changed and active:
             audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
         return changed
 
@@ -206,10 +217,13 @@ class SessionService:
         await self._revocations.revoke_sessions(session_ids, self._tokens.denial_seconds())
 
     async def _record_end(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self, user_id: str, ended: list[Session], events: list[PendingEvent], only_if_active: bool
     ) -> bool:
-        """Store the ended sessions with their event; their denial is already written."""
-        changed = await self._store.end_sessions(user_id, ended, event, only_if_active)
+        """Store the ended sessions with their events; their denial is already written."""
+        first, *more = events
+        changed = await self._store.end_sessions(
+            user_id, ended, first, only_if_active, more_events=more
+        )
         if changed:
             self._on_event_recorded(user_id)
         return changed
@@ -241,18 +255,22 @@ class SessionService:
             },
         )
         ended = session.revoked(now, RevocationReason.LOGOUT)
-        await self._record_end(claims.user_id, [ended], event, only_if_active=True)
+        await self._record_end(claims.user_id, [ended], [event], only_if_active=True)
 
     async def end_all(self, claims: AccessClaims) -> None:
         """Logout everywhere: every token issued up to now fails (the valid-after time,
-        written first), then every session ends."""
+        written first), then every session ends. `user.tokens_revoked` carries the same
+        cut-off to the services that follow revocations by events; it is recorded even
+        when no session was left to end, since tokens may outlive their session."""
+        now = self._clock.now()
+        valid_after = valid_after_value(now.timestamp())
         await self._revocations.revoke_user_tokens(
-            claims.user_id,
-            before=valid_after_value(self._clock.now().timestamp()),
-            ttl_seconds=self._tokens.denial_seconds(),
+            claims.user_id, before=valid_after, ttl_seconds=self._tokens.denial_seconds()
         )
+        reason = RevocationReason.LOGOUT_ALL
+        cut_off = tokens_revoked_event(claims.user_id, valid_after, reason, now)
         sessions = await self._store.sessions_of(claims.user_id) or {}
-        await self.end(claims.user_id, list(sessions.values()), reason=RevocationReason.LOGOUT_ALL)
+        await self.end(claims.user_id, list(sessions.values()), reason, more_events=[cut_off])
 
     async def end_one(self, claims: AccessClaims, session_id: str) -> None:
         """End one of the caller's sessions. Idempotent: ending an ended session denies
@@ -298,3 +316,11 @@ def session_revoked_event(
 ) -> PendingEvent:
     data = {"user_id": user_id, "session_ids": session_ids, "reason": reason, "revoked_at": at}
     return PendingEvent.create(EventType.SESSION_REVOKED, user_id, at, data)
+
+
+def tokens_revoked_event(
+    user_id: str, valid_after: int, reason: RevocationReason, at: datetime
+) -> PendingEvent:
+    """`valid_after` as in the Redis valid-after key: tokens issued before it are dead."""
+    data = {"user_id": user_id, "valid_after": valid_after, "reason": reason}
+    return PendingEvent.create(EventType.USER_TOKENS_REVOKED, user_id, at, data)

@@ -1,11 +1,14 @@
-"""In-process user store for embedded mode and fast tests. Nothing survives a restart."""
+"""In-process user store for embedded mode and fast tests. Nothing survives a restart.
+It keeps the Mongo adapter's rules: a version per user that guarded writes check, and
+the outbox with its pending markers (memory_outbox.py)."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from auth_api.errors import EmailAlreadyRegistered
+from auth_api.errors import EmailAlreadyRegistered, WriteContention
 from auth_api.model.events import PendingEvent
 from auth_api.model.mail import PendingMail
 from auth_api.model.one_time_tokens import StoredToken
@@ -13,7 +16,18 @@ from auth_api.model.session import Session
 from auth_api.model.user import User
 from auth_api.store.account_ports import Welcome
 from auth_api.store.memory_accounts import MemoryAccounts
-from auth_api.store.ports import LoginRecord, UserEvents
+from auth_api.store.memory_outbox import MemoryOutbox
+from auth_api.store.ports import (
+    BACKLOG_MAX_USERS,
+    GUARDED_WRITE_ATTEMPTS,
+    BacklogReading,
+    LoginRecord,
+    PendingPage,
+    UserEvents,
+)
+
+# Given a copy of the stored user, the change to apply to the stored one, or None.
+Decision = Callable[[User], Callable[[User], None] | None]
 
 
 class MemoryUserStore(MemoryAccounts):
@@ -22,8 +36,9 @@ class MemoryUserStore(MemoryAccounts):
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
+        self._versions: dict[str, int] = {}
         self._by_email: dict[str, str] = {}
-        self._outbox: dict[str, list[PendingEvent]] = {}
+        self._outbox = MemoryOutbox()
         self._tokens: dict[str, dict[str, StoredToken]] = {}
         self._mails: dict[str, list[PendingMail]] = {}
 
@@ -38,8 +53,9 @@ class MemoryUserStore(MemoryAccounts):
         if user.email_normalized in self._by_email:
             raise EmailAlreadyRegistered
         self._users[user.id] = copy.deepcopy(user)
+        self._versions[user.id] = 0
         self._by_email[user.email_normalized] = user.id
-        self._outbox[user.id] = [event]
+        self._outbox.record(user.id, [event])
         self.record_welcome(user.id, welcome)
 
     async def find_by_email(self, email_normalized: str) -> User | None:
@@ -65,7 +81,8 @@ class MemoryUserStore(MemoryAccounts):
         for stale in login.stale_session_ids:
             user.sessions.pop(stale, None)
         user.sessions[login.session.id] = login.session
-        self._outbox.setdefault(login.user_id, []).extend(login.events)
+        self._versions[login.user_id] += 1
+        self._outbox.record(login.user_id, login.events)
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         user = self._users.get(user_id)
@@ -76,45 +93,77 @@ class MemoryUserStore(MemoryAccounts):
         return dict(user.sessions) if user else None
 
     async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
-        user = self._users.get(user_id)
-        current = user.sessions.get(session.id) if user else None
-        if user is None or current is None:
-            return False
-        if current.refresh_hash != expected_hash or current.revoked_at is not None:
-            return False
-        user.sessions[session.id] = session
-        return True
+        def store_replaced(user: User) -> None:
+            user.sessions[session.id] = session
+
+        def decide(user: User) -> Callable[[User], None] | None:
+            current = user.sessions.get(session.id)
+            if current is None or current.refresh_hash != expected_hash:
+                return None
+            return store_replaced if current.revoked_at is None else None
+
+        return await self._guarded(user_id, decide)
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
+        def store_ended(user: User) -> None:
+            user.sessions.update({s.id: s for s in ended})
+
+        def decide(user: User) -> Callable[[User], None] | None:
+            stored = [user.sessions.get(s.id) for s in ended]
+            if only_if_active and any(s is None or s.revoked_at is not None for s in stored):
+                return None
+            return store_ended
+
+        written = await self._guarded(user_id, decide)
+        if written:
+            self._outbox.record(user_id, [event, *more_events])
+        return written
+
+    async def _guarded(self, user_id: str, decide: Decision) -> bool:
+        """As the Mongo adapter: decide on a copy, apply only if the version is unchanged."""
+        for _ in range(GUARDED_WRITE_ATTEMPTS):
+            seen = await self._read_for_update(user_id)
+            if seen is None:
+                return False
+            user, version = seen
+            change = decide(user)
+            if change is None:
+                return False
+            if self._versions.get(user_id) == version:
+                change(self._users[user_id])
+                self._versions[user_id] = version + 1
+                return True
+        raise WriteContention("memory")
+
+    async def _read_for_update(self, user_id: str) -> tuple[User, int] | None:
         user = self._users.get(user_id)
-        if user is None:
-            return False
-        stored = [user.sessions.get(s.id) for s in ended]
-        if only_if_active and any(s is None or s.revoked_at is not None for s in stored):
-            return False
-        for session in ended:
-            user.sessions[session.id] = session
-        self._outbox.setdefault(user_id, []).append(event)
-        return True
+        return (copy.deepcopy(user), self._versions[user_id]) if user else None
 
     async def pending(self, limit: int) -> list[UserEvents]:
-        batches = [UserEvents(uid, list(evs)) for uid, evs in self._outbox.items() if evs]
-        return batches[:limit]
+        return self._outbox.pending_page(limit).batches
+
+    async def pending_page(self, limit: int) -> PendingPage:
+        return self._outbox.pending_page(limit)
+
+    async def restore_markers(self, limit: int, after: str = "") -> str | None:
+        return self._outbox.restore_markers(limit, after)
 
     async def pending_of(self, user_id: str) -> UserEvents | None:
-        events = self._outbox.get(user_id)
-        return UserEvents(user_id, list(events)) if events else None
+        return self._outbox.pending_of(user_id)
 
     async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
-        queue = self._outbox.get(user_id, [])
-        for event in events:
-            if not queue or queue[0].id != event.id:
-                return
-            queue.pop(0)
+        self._outbox.mark_delivered(user_id, events)
 
     async def backlog(self) -> tuple[int, datetime | None]:
-        events = [e for evs in self._outbox.values() for e in evs]
-        oldest = min((e.time for e in events), default=None)
-        return len(events), oldest
+        reading = self._outbox.read_backlog(BACKLOG_MAX_USERS)
+        return reading.events, reading.oldest
+
+    async def read_backlog(self, max_users: int) -> BacklogReading:
+        return self._outbox.read_backlog(max_users)

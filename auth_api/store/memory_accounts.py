@@ -8,7 +8,6 @@ import copy
 from dataclasses import replace
 
 from auth_api.errors import EmailAlreadyRegistered
-from auth_api.model.events import PendingEvent
 from auth_api.model.mail import PendingMail
 from auth_api.model.one_time_tokens import StoredToken, TokenPurpose
 from auth_api.model.user import User
@@ -20,6 +19,7 @@ from auth_api.store.account_ports import (
     UserMails,
     Welcome,
 )
+from auth_api.store.memory_outbox import MemoryOutbox
 
 
 class MemoryAccounts:
@@ -27,7 +27,8 @@ class MemoryAccounts:
 
     _users: dict[str, User]
     _by_email: dict[str, str]
-    _outbox: dict[str, list[PendingEvent]]
+    _outbox: MemoryOutbox
+    _versions: dict[str, int]
     _tokens: dict[str, dict[str, StoredToken]]
     _mails: dict[str, list[PendingMail]]
 
@@ -42,7 +43,7 @@ class MemoryAccounts:
         return AccountRecord(
             copy.deepcopy(user),
             dict(self._tokens.get(user_id, {})),
-            list(self._outbox.get(user_id, [])),
+            pending.events if (pending := self._outbox.pending_of(user_id)) else [],
             list(self._mails.get(user_id, [])),
         )
 
@@ -71,7 +72,9 @@ class MemoryAccounts:
             user.sessions = {}
         for session in change.ended_sessions:
             user.sessions[session.id] = replace(session)
-        self._outbox.setdefault(user.id, []).extend(change.events)
+        if change.events:
+            self._outbox.record(user.id, change.events)
+        self._versions[user.id] = self._versions.get(user.id, 0) + 1
         mails = [] if change.clear_mails else self._mails.get(user.id, [])
         self._mails[user.id] = [*mails, *change.mails]
 
@@ -92,6 +95,7 @@ class MemoryAccounts:
             return None
         self._tokens.setdefault(user_id, {})[str(purpose)] = token
         self._mails.setdefault(user_id, []).append(mail)
+        self._versions[user_id] = self._versions.get(user_id, 0) + 1
         return user_id
 
     async def pending_mails(self, limit: int) -> list[UserMails]:

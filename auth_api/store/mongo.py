@@ -1,9 +1,17 @@
 """MongoDB user store. Every state change and the event that reports it land in one
 single-document write: the event outbox is an array inside the user's own document,
-so neither can exist without the other, without multi-document transactions."""
+so neither can exist without the other, without multi-document transactions.
+
+Each user document carries a version `v`, incremented by every write but the relay's
+removal of delivered events. A write that depends on what is stored (a refresh's
+compare-and-set, ending a session only while active) reads the document, decides in
+Python, and writes under the filter `{_id, v}`: exactly the keys of a unique index, so
+every server answers it from an index. Documents from before the version read as
+`v: null` (null matches a missing field) and get `v: 1` from their first `$inc`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +19,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from auth_api.errors import EmailAlreadyRegistered
+from auth_api.errors import EmailAlreadyRegistered, WriteContention
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import Role, User
@@ -19,16 +27,24 @@ from auth_api.store.account_ports import Welcome
 from auth_api.store.documents import session_to_document, sessions_from_document
 from auth_api.store.mongo_accounts import MongoAccounts, welcome_fields
 from auth_api.store.mongo_errors import mongo_errors
-from auth_api.store.ports import LoginRecord, UserEvents
+from auth_api.store.mongo_outbox import MARKERS, MongoOutbox
+from auth_api.store.ports import (
+    GUARDED_WRITE_ATTEMPTS,
+    BacklogReading,
+    LoginRecord,
+    PendingPage,
+    UserEvents,
+)
 
 Document = dict[str, Any]
-# Matches users with undelivered events; served by the sparse index on outbox.id.
-PENDING = {"outbox.id": {"$exists": True}}
+# Given the stored document, the update to make, or None to make none.
+Decision = Callable[[Document], Document | None]
 
 
 def to_document(user: User, event: PendingEvent) -> Document:
     return {
         "_id": user.id,
+        "v": 0,
         "email": user.email,
         "email_normalized": user.email_normalized,
         "display_name": user.display_name,
@@ -65,26 +81,33 @@ def from_document(doc: Document) -> User:
     )
 
 
+def still_active(doc: Document, session_ids: list[str]) -> bool:
+    stored = doc.get("sessions") or {}
+    return all(sid in stored and stored[sid].get("revoked_at") is None for sid in session_ids)
+
+
 class MongoUserStore(MongoAccounts):
-    """Implements UserStore, SessionStore and Outbox over the `users` collection, and
-    AccountStore and MailOutbox (mongo_accounts.py)."""
+    """Implements UserStore, SessionStore and Outbox over the `users` collection and the
+    pending markers of `outbox_pending`, and AccountStore and MailOutbox
+    (mongo_accounts.py)."""
 
     def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
         self._user_of = from_document
         self._client = client
         self._users: AsyncCollection[Document] = client[database]["users"]
+        self._outbox = MongoOutbox(self._users, client[database][MARKERS])
 
     async def setup(self) -> None:
         async with mongo_errors():
             await self._users.create_index(
                 [("email_normalized", ASCENDING)], unique=True, name="email_normalized_unique"
             )
-            # Only users with pending events have an outbox.id: the relay's poll stays
-            # cheap however many users there are.
+            # Serves the guarded writes' filter {_id, v}; see the module's docstring.
             await self._users.create_index(
-                [("outbox.id", ASCENDING)], sparse=True, name="outbox_pending"
+                [("_id", ASCENDING), ("v", ASCENDING)], unique=True, name="id_version_unique"
             )
-        await self.setup_accounts()
+            await self._outbox.setup()
+            await self.setup_accounts()
 
     async def ping(self) -> None:
         async with mongo_errors():
@@ -99,6 +122,7 @@ class MongoUserStore(MongoAccounts):
                 await self._users.insert_one(document)
         except DuplicateKeyError as exc:
             raise EmailAlreadyRegistered from exc
+        await self._outbox.recorded(user.id, [event])
 
     async def find_by_email(self, email_normalized: str) -> User | None:
         return await self._find_one({"email_normalized": email_normalized}, {"outbox": 0})
@@ -115,12 +139,17 @@ class MongoUserStore(MongoAccounts):
         }
         if login.new_hash is not None:
             changes["password_hash"] = login.new_hash
-        events = [event.to_document() for event in login.events]
-        update: Document = {"$set": changes, "$push": {"outbox": {"$each": events}}}
+        update: Document = {
+            "$set": changes,
+            "$push": {"outbox": {"$each": [e.to_document() for e in login.events]}},
+            "$inc": {"v": 1},
+        }
         if login.stale_session_ids:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
         async with mongo_errors():
-            await self._users.update_one({"_id": login.user_id}, update)
+            result = await self._users.update_one({"_id": login.user_id}, update)
+        if result.matched_count == 1:
+            await self._outbox.recorded(login.user_id, login.events)
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
@@ -132,68 +161,90 @@ class MongoUserStore(MongoAccounts):
 
     async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
         path = f"sessions.{session.id}"
-        guard = {"_id": user_id, f"{path}.refresh_hash": expected_hash, f"{path}.revoked_at": None}
-        update = {"$set": {path: session_to_document(session)}}
-        async with mongo_errors():
-            result = await self._users.update_one(guard, update)
-        return result.modified_count == 1
+
+        def decide(doc: Document) -> Document | None:
+            stored = (doc.get("sessions") or {}).get(session.id)
+            if stored is None or stored.get("refresh_hash") != expected_hash:
+                return None
+            if stored.get("revoked_at") is not None:
+                return None
+            return {"$set": {path: session_to_document(session)}}
+
+        return await self._guarded(user_id, {path: 1}, decide)
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
-        guard: Document = {"_id": user_id}
+        events = [event, *more_events]
+        update: Document = {"$push": {"outbox": {"$each": [e.to_document() for e in events]}}}
+        if ended:  # an empty $set is an error on older servers
+            update["$set"] = {f"sessions.{s.id}": session_to_document(s) for s in ended}
         if only_if_active:
-            guard.update({f"sessions.{s.id}.revoked_at": None for s in ended})
-        changes = {f"sessions.{s.id}": session_to_document(s) for s in ended}
-        update = {"$set": changes, "$push": {"outbox": event.to_document()}}
+            ids = [s.id for s in ended]
+            written = await self._guarded(
+                user_id,
+                {f"sessions.{sid}": 1 for sid in ids},
+                lambda doc: update if still_active(doc, ids) else None,
+            )
+        else:
+            async with mongo_errors():
+                result = await self._users.update_one(
+                    {"_id": user_id}, {**update, "$inc": {"v": 1}}
+                )
+            written = result.matched_count == 1
+        if written:
+            await self._outbox.recorded(user_id, events)
+        return written
+
+    async def _guarded(self, user_id: str, projection: Document, decide: Decision) -> bool:
+        """Read, decide, and write only if no other write came in between; on a lost race
+        read and decide again. False when the user is missing or `decide` declines."""
         async with mongo_errors():
-            result = await self._users.update_one(guard, update)
-        return result.modified_count == 1
+            for _ in range(GUARDED_WRITE_ATTEMPTS):
+                doc = await self._read_for_update(user_id, projection)
+                update = decide(doc) if doc is not None else None
+                if doc is None or update is None:
+                    return False
+                guard = {"_id": user_id, "v": doc.get("v")}
+                result = await self._users.update_one(guard, {**update, "$inc": {"v": 1}})
+                if result.matched_count == 1:
+                    return True
+        raise WriteContention("mongodb")
+
+    async def _read_for_update(self, user_id: str, projection: Document) -> Document | None:
+        return await self._users.find_one({"_id": user_id}, {**projection, "v": 1})
 
     async def pending(self, limit: int) -> list[UserEvents]:
+        return (await self.pending_page(limit)).batches
+
+    async def pending_page(self, limit: int) -> PendingPage:
         async with mongo_errors():
-            cursor = self._users.find(PENDING, {"outbox": 1}).limit(limit)
-            docs = await cursor.to_list()
-        return [
-            UserEvents(doc["_id"], [PendingEvent.from_document(e) for e in doc["outbox"]])
-            for doc in docs
-        ]
+            return await self._outbox.pending_page(limit)
+
+    async def restore_markers(self, limit: int, after: str = "") -> str | None:
+        async with mongo_errors():
+            return await self._outbox.restore_markers(limit, after)
 
     async def pending_of(self, user_id: str) -> UserEvents | None:
         async with mongo_errors():
-            doc = await self._users.find_one({"_id": user_id}, {"outbox": 1})
-        events = (doc or {}).get("outbox") or []
-        if not events:
-            return None
-        return UserEvents(user_id, [PendingEvent.from_document(e) for e in events])
+            return await self._outbox.pending_of(user_id)
 
     async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
         async with mongo_errors():
-            for event in events:
-                if not await self._pull(user_id, event):
-                    await self._pop_if_first(user_id, event.id)
-
-    async def _pull(self, user_id: str, event: PendingEvent) -> bool:
-        """Remove exactly this event, matched by its whole stored value, with a filter on
-        `_id` alone. Exact and harmless to repeat (a concurrent $push is untouched, a
-        second relay's removal is a no-op), and cheap everywhere: FerretDB serves only a
-        bare `_id` filter without reading the whole collection."""
-        pull = {"$pullAll": {"outbox": [event.to_document()]}}
-        result = await self._users.update_one({"_id": user_id}, pull)
-        return result.modified_count == 1
-
-    async def _pop_if_first(self, user_id: str, event_id: str) -> None:
-        """The fallback when the stored value differs from ours (written by another
-        release, say): pop the front element, guarded by the id expected there. Events
-        are removed in order, so a delivered event is always at the front by now."""
-        guard = {"_id": user_id, "outbox.0.id": event_id}
-        await self._users.update_one(guard, {"$pop": {"outbox": -1}})
+            await self._outbox.mark_delivered(user_id, events)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         async with mongo_errors():
-            docs = await self._users.find(PENDING, {"outbox.time": 1}).to_list()
-        times = [e["time"] for doc in docs for e in doc["outbox"]]
-        return len(times), min(times, default=None)
+            return await self._outbox.backlog()
+
+    async def read_backlog(self, max_users: int) -> BacklogReading:
+        async with mongo_errors():
+            return await self._outbox.read_backlog(max_users)
 
     async def _find_one(self, query: Document, projection: Document) -> User | None:
         async with mongo_errors():

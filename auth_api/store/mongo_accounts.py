@@ -15,7 +15,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered
+from auth_api.errors import EmailAlreadyRegistered, WriteContention
 from auth_api.model.events import PendingEvent
 from auth_api.model.mail import PendingMail
 from auth_api.model.one_time_tokens import StoredToken, TokenPurpose
@@ -31,6 +31,7 @@ from auth_api.store.account_ports import (
 )
 from auth_api.store.documents import session_to_document
 from auth_api.store.mongo_errors import mongo_errors
+from auth_api.store.mongo_outbox import MongoOutbox
 
 Document = dict[str, Any]
 MAIL_PENDING = {"mail_outbox.id": {"$exists": True}}
@@ -92,6 +93,7 @@ class MongoAccounts:
 
     _users: AsyncCollection[Document]
     _user_of: Callable[[Document], User]  # mongo.py's reading of a user document
+    _outbox: MongoOutbox  # marks the users with undelivered events
 
     async def setup_accounts(self) -> None:
         async with mongo_errors():
@@ -123,8 +125,12 @@ class MongoAccounts:
                 if change is None:
                     return None
                 if await self._write_if_unchanged(user_id, doc.get("v"), change):
-                    return change
-        raise DependencyUnavailable("mongodb")  # contention beyond reason: let it retry
+                    break
+            else:
+                raise WriteContention("mongodb")
+        if change.events:
+            await self._outbox.recorded(user_id, change.events)
+        return change
 
     async def _write_if_unchanged(self, user_id: str, v: object, change: AccountChange) -> bool:
         try:

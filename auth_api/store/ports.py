@@ -3,6 +3,7 @@ both implement it, and one contract test suite runs against each."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -11,6 +12,12 @@ from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import User
 from auth_api.store.account_ports import Welcome
+
+# Guarded writes re-read and decide again when another write to the same user came
+# between their read and their write; this many times, then WriteContention.
+GUARDED_WRITE_ATTEMPTS = 5
+# How many pending markers one backlog reading reads at most: one marker per user.
+BACKLOG_MAX_USERS = 1000
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,26 @@ class UserEvents:
 
     user_id: str
     events: list[PendingEvent]
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """One page of the users marked as having undelivered events. `full`: the page
+    held as many markers as asked for, so more may wait."""
+
+    batches: list[UserEvents]
+    full: bool
+
+
+@dataclass(frozen=True)
+class BacklogReading:
+    """Undelivered events counted from at most a bounded number of pending markers.
+    When `complete` is False more users were pending than were read: `events` is a lower
+    bound; `oldest` is still the oldest of all."""
+
+    events: int
+    oldest: datetime | None
+    complete: bool = True
 
 
 class UserStore(Protocol):
@@ -69,15 +96,31 @@ class SessionStore(Protocol):
         `expected_hash` as its refresh hash and is not revoked. The refresh race's arbiter."""
 
     async def end_sessions(
-        self, user_id: str, ended: list[Session], event: PendingEvent, only_if_active: bool
+        self,
+        user_id: str,
+        ended: list[Session],
+        event: PendingEvent,
+        only_if_active: bool,
+        more_events: Sequence[PendingEvent] = (),
     ) -> bool:
-        """Store the ended sessions and record the event in one write. With
-        `only_if_active`, nothing is written unless the (single) session is still active."""
+        """Store the ended sessions (possibly none) and record the event, then
+        `more_events`, in one write. With `only_if_active`, nothing is written unless the
+        (single) session is still active."""
 
 
 class Outbox(Protocol):
     async def pending(self, limit: int) -> list[UserEvents]:
         """Users with undelivered events, each user's events in the order recorded."""
+
+    async def pending_page(self, limit: int) -> PendingPage:
+        """Up to `limit` marked users with their events, in no particular order; markers
+        found without events (their events went meanwhile) are dropped. Delivered users
+        lose their marker, so the next page holds the next users."""
+
+    async def restore_markers(self, limit: int, after: str = "") -> str | None:
+        """The backstop: mark up to `limit` users (ids after `after`) holding events but no
+        marker, left by an older release or a failed marker write. Reads the user
+        collection, so it runs rarely. Returns where to resume, None at the end."""
 
     async def pending_of(self, user_id: str) -> UserEvents | None:
         """One user's undelivered events (None when there are none): a lookup by id."""
@@ -87,4 +130,8 @@ class Outbox(Protocol):
         Removing an event that is no longer there is harmless."""
 
     async def backlog(self) -> tuple[int, datetime | None]:
-        """Number of undelivered events and the time of the oldest."""
+        """Number of undelivered events and the time of the oldest (read_backlog with
+        the default bound)."""
+
+    async def read_backlog(self, max_users: int) -> BacklogReading:
+        """The backlog from the pending markers, reading at most `max_users` of them."""

@@ -7,6 +7,7 @@ that cannot be fetched is "unavailable" (503), never an exception (500)."""
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -14,13 +15,19 @@ import httpx
 import jwt
 import pytest
 from fastapi import Depends, FastAPI
+from redis.asyncio import Redis
 
 from auth_api.security.memory_stores import MemoryRevocationStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.keys import KeySet, asymmetric_key, generate_private_key
+from infra.stack_lib.api import free_port
 from quizauth_client import (
     AuthenticatedUser,
+    Denylist,
+    EventsDenylist,
+    EventsModeSettings,
     JwksCache,
+    RedisDenylist,
     TokenRejected,
     TokenVerifier,
     require_user,
@@ -213,3 +220,21 @@ async def test_an_unknown_key_of_a_reachable_service_is_rejected(quiz: Quiz) -> 
     stranger = AuthService(es256_keys("es-2"))
     quiz.clock.now += 5.0
     assert not (await rejection(quiz.verifier, stranger.token())).unavailable
+
+
+@pytest.mark.parametrize("mode", ["redis", "events"])
+async def test_a_revocation_source_out_of_reach_is_unavailable(quiz: Quiz, mode: str) -> None:
+    """Either mode, fail closed: a 503, never an exception and never an acceptance."""
+    nowhere = free_port()  # nothing listens there
+    async with AsyncExitStack() as stack:
+        denylist: Denylist
+        if mode == "redis":
+            redis = Redis(port=nowhere, socket_connect_timeout=1)
+            stack.push_async_callback(redis.aclose)
+            denylist = RedisDenylist(redis)
+        else:
+            denylist = await stack.enter_async_context(
+                EventsDenylist(EventsModeSettings(f"127.0.0.1:{nowhere}"))
+            )
+        verifier = TokenVerifier(quiz.verifier._jwks, denylist, ISS, AUD)
+        assert (await rejection(verifier, quiz.auth.token())).unavailable

@@ -13,7 +13,15 @@ from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationS
 from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
+from auth_api.store.mongo_outbox import MARKERS
 from tests.conftest import drop_test_data
+from tests.contract.twins import (
+    InterferingMemoryStore,
+    InterferingMongoStore,
+    MemoryMarkers,
+    MongoMarkers,
+    Twin,
+)
 from tests.support.servers import Servers
 
 
@@ -27,6 +35,38 @@ async def user_store(
     servers: Servers = request.getfixturevalue("servers")
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
     store = MongoUserStore(client, isolation["mongo_db"])
+    await store.setup()
+    yield store
+    await client.close()
+    await drop_test_data(servers, isolation)
+
+
+@pytest.fixture(params=["memory", "mongo"])
+async def twin(request: pytest.FixtureRequest, isolation: dict[str, str]) -> AsyncIterator[Twin]:
+    """A store and its pending markers, reachable behind its back."""
+    if request.param == "memory":
+        store = MemoryUserStore()
+        yield Twin(store, MemoryMarkers(store))
+        return
+    servers: Servers = request.getfixturevalue("servers")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    mongo = MongoUserStore(client, isolation["mongo_db"])
+    await mongo.setup()
+    yield Twin(mongo, MongoMarkers(client[isolation["mongo_db"]][MARKERS]))
+    await client.close()
+    await drop_test_data(servers, isolation)
+
+
+@pytest.fixture(params=["memory", "mongo"])
+async def interfering_store(
+    request: pytest.FixtureRequest, isolation: dict[str, str]
+) -> AsyncIterator[InterferingMemoryStore | InterferingMongoStore]:
+    if request.param == "memory":
+        yield InterferingMemoryStore()
+        return
+    servers: Servers = request.getfixturevalue("servers")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    store = InterferingMongoStore(client, isolation["mongo_db"])
     await store.setup()
     yield store
     await client.close()

@@ -19,9 +19,9 @@ from auth_api.events.publisher import (
     PublishFailed,
     UnreachablePublisher,
 )
+from infra.stack_lib.api import free_port
 from tests.conftest import drop_test_topics
 from tests.events.support import read_topic
-from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 
 

@@ -166,6 +166,25 @@ async def test_end_sessions_records_the_event_once(user_store: Store) -> None:
     assert again.id not in [e.id for e in batch.events]
 
 
+async def test_end_sessions_records_every_event_in_order(user_store: Store) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session()
+    await user_store.record_login(login_record(user, session))
+    cut_off = event(user, EventType.USER_TOKENS_REVOKED)
+    revoked = event(user, EventType.SESSION_REVOKED)
+    ended = session.revoked(utc_now(), "logout_all")
+    assert await user_store.end_sessions(
+        user.id, [ended], cut_off, only_if_active=False, more_events=[revoked]
+    )
+    # With no session left to end, the events alone are recorded.
+    later = event(user, EventType.USER_TOKENS_REVOKED)
+    assert await user_store.end_sessions(user.id, [], later, only_if_active=False)
+    [batch] = await user_store.pending(10)
+    assert [e.id for e in batch.events][-3:] == [cut_off.id, revoked.id, later.id]
+    assert (await user_store.sessions_of(user.id) or {})[session.id].revoked_reason == "logout_all"
+
+
 async def test_mark_delivered_removes_only_those_events(user_store: Store) -> None:
     user = make_user()
     first, second = event(user), event(user, EventType.USER_LOGGED_IN)

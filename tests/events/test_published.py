@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import pytest
 from fastapi import FastAPI
 
@@ -73,7 +74,7 @@ async def test_login_and_logout_publish_one_valid_event_each(
     )
 
 
-async def test_logout_everywhere_publishes_one_valid_session_revoked(
+async def test_logout_everywhere_publishes_one_session_revoked_and_its_cut_off(
     real_settings: SettingsFactory, servers: Servers
 ) -> None:
     settings = real_settings()
@@ -93,6 +94,15 @@ async def test_logout_everywhere_publishes_one_valid_session_revoked(
     }
     data = envelopes([revoked])[0]["data"]
     assert (set(data["session_ids"]), data["reason"]) == (sessions, "logout_all")
+    (cut_off,) = await published(servers, settings, "user.tokens_revoked")
+    assert_valid_event(cut_off, "user.tokens_revoked", user_id, *tokens)
+    data = envelopes([cut_off])[0]["data"]
+    assert data["reason"] == "logout_all"
+    # Tokens issued in the logout-all's own second are dead too: the cut-off is after it.
+    issued = [
+        jwt.decode(pair["access_token"], options={"verify_signature": False}) for pair in pairs
+    ]
+    assert all(claims["iat"] < data["valid_after"] for claims in issued)
 
 
 async def test_state_changes_that_did_not_happen_publish_nothing(

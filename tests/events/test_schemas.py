@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from auth_api.model.events import EventType, PendingEvent, encode
-from auth_api.sessions.service import session_revoked_event
+from auth_api.sessions.service import session_revoked_event, tokens_revoked_event
 from consumers.schemas import EventSchemas
 from quizauth_wire import RevocationReason
 from tests.events.support import SCHEMA_DIR, validator
@@ -145,6 +145,19 @@ def test_session_ids_must_be_a_non_empty_list_of_distinct_strings(
     envelope["data"]["session_ids"] = session_ids
     assert validator("session.revoked").is_valid(envelope) is valid
     assert (EventSchemas().problems(envelope) == []) is valid
+
+
+@pytest.mark.parametrize(
+    ("valid_after", "valid"),
+    [(1740832216, True), (0, True), (-1, False), (1.5, False), ("1740832216", False)],
+)
+def test_a_tokens_revoked_event_carries_whole_seconds(valid_after: object, valid: bool) -> None:
+    event = tokens_revoked_event(USER_ID, 1740832216, RevocationReason.LOGOUT_ALL, AT)
+    envelope = json.loads(encode(event))
+    assert validator("user.tokens_revoked").is_valid(envelope)
+    assert EventSchemas().problems(envelope) == []
+    envelope["data"]["valid_after"] = valid_after
+    assert validator("user.tokens_revoked").is_valid(envelope) is valid
 
 
 def test_an_invalid_schema_file_is_refused(tmp_path: Path) -> None:

@@ -178,3 +178,20 @@ def test_api_trusts_forwarded_for_from_the_proxy_network_only() -> None:
     assert proxy["networks"] == ["edge"]
     on_edge = {n for n, d in compose()["services"].items() if "edge" in d.get("networks", [])}
     assert on_edge == {"auth-api", "proxy"}
+
+
+def test_the_build_context_keeps_everything_the_dockerfile_copies() -> None:
+    """.dockerignore admits only what it lists: a package left off it fails the build."""
+    admitted = {
+        line.removeprefix("!").rstrip("/")
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = set()
+    for stage in dockerfile_stages():
+        for instruction in stage:
+            words = instruction.split()
+            if words[0] == "COPY" and not any(w.startswith("--from") for w in words):
+                copied |= {w.rstrip("/") for w in words[1:-1] if not w.startswith("--")}
+    assert copied, "no COPY found: the parser no longer reads the Dockerfile"
+    assert copied <= admitted, copied - admitted

@@ -19,7 +19,12 @@ OPERATIONS = [
     for method, op in ops.items()
 ]
 # Where a request meets the rate limiter (429) or a backing server (503).
-THROTTLED = {"register_auth_register_post", "login_auth_login_post"}
+# Introspection throttles failed client credentials per address.
+THROTTLED = {
+    "register_auth_register_post",
+    "login_auth_login_post",
+    "introspect_token_auth_introspect_post",
+}
 NO_SERVER_NEEDED = {"jwks__well_known_jwks_json_get", "live_health_live_get"}
 
 

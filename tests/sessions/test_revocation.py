@@ -208,3 +208,41 @@ async def test_a_failed_logout_all_ends_nothing_and_its_retry_ends_and_denies(
     await w.sessions.end_all(laptop)
     assert await w.denied(phone)
     assert await w.sessions.active(user.id) == []
+
+
+# --- Logout-all's cut-off travels as an event, for services that follow events --------
+
+
+async def test_logout_all_records_its_cut_off_with_the_sessions_end(w: World) -> None:
+    user = await w.user()
+    phone, _ = await w.login(user)
+    laptop, _ = await w.login(user)
+    w.clock.set_wall(laptop.issued_at + 0.4)
+    await w.sessions.end_all(laptop)
+    (cut_off,) = await w.events_of(user, EventType.USER_TOKENS_REVOKED)
+    # The same cut-off as the valid-after key: the logout-all's own second included.
+    assert cut_off.data == {
+        "user_id": user.id,
+        "valid_after": laptop.issued_at + 1,
+        "reason": RevocationReason.LOGOUT_ALL,
+    }
+    (ended,) = await w.events_of(user, EventType.SESSION_REVOKED)
+    assert set(ended.data["session_ids"]) == {phone.session_id, laptop.session_id}
+    pending = await w.store.pending_of(user.id)
+    assert pending is not None
+    # In the order the denials were written: the cut-off first.
+    assert [e.type for e in pending.events][-2:] == [
+        EventType.USER_TOKENS_REVOKED,
+        EventType.SESSION_REVOKED,
+    ]
+    assert w.recorded[-1] == user.id
+
+
+async def test_logout_all_records_its_cut_off_even_with_no_session_left(w: World) -> None:
+    user = await w.user()
+    claims, _ = await w.login(user)
+    await w.sessions.end_current(claims)  # the session ends; its token outlives it here
+    await w.sessions.end_all(claims)
+    (cut_off,) = await w.events_of(user, EventType.USER_TOKENS_REVOKED)
+    assert cut_off.data["valid_after"] > claims.issued_at
+    assert await w.events_of(user, EventType.SESSION_REVOKED) == []

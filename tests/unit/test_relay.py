@@ -13,7 +13,7 @@ from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.store.memory import MemoryUserStore
-from auth_api.store.ports import UserEvents
+from auth_api.store.ports import PendingPage
 
 
 def user(email: str) -> User:
@@ -80,9 +80,9 @@ class CountingStore(MemoryUserStore):
         super().__init__()
         self.sweeps = 0
 
-    async def pending(self, limit: int) -> list[UserEvents]:
+    async def pending_page(self, limit: int) -> PendingPage:
         self.sweeps += 1
-        return await super().pending(limit)
+        return await super().pending_page(limit)
 
 
 async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
@@ -144,3 +144,61 @@ async def test_a_full_page_of_pending_users_is_followed_by_another_sweep_at_once
         # 5 s: far less than the 60 s between idle sweeps.
         await until_published(publisher, 12, seconds=5)
     assert len(publisher.messages) == 12
+
+
+class BackstopCountingStore(MemoryUserStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.backstops = 0
+
+    async def restore_markers(self, limit: int, after: str = "") -> str | None:
+        self.backstops += 1
+        return await super().restore_markers(limit, after)
+
+
+async def test_events_without_a_marker_are_delivered_after_the_backstop_at_start() -> None:
+    """As after an upgrade from a release without markers: the sweep cannot see them."""
+    store, publisher = BackstopCountingStore(), MemoryPublisher()
+    await registered_users(store, 3)
+    store._outbox.markers.clear()
+    relay = OutboxRelay(store, publisher, "", RelayTuning(backstop_batch_users=2))
+    async with running(relay):
+        await until_published(publisher, 3, seconds=5)
+    assert len(publisher.messages) == 3
+    assert store.backstops == 2  # two pages of two users at most
+
+
+async def test_the_backstop_runs_rarely_while_the_markers_are_swept_often() -> None:
+    store, publisher = BackstopCountingStore(), MemoryPublisher()
+    relay = OutboxRelay(store, publisher, "", RelayTuning(idle_poll_seconds=0.02))
+    async with running(relay):
+        await registered_users(store, 1)  # found by a sweep: nothing notifies the relay
+        await until_published(publisher, 1, seconds=5)
+    assert len(publisher.messages) == 1
+    assert store.backstops == 1
+
+
+class PoisonedPublisher(MemoryPublisher):
+    """Refuses every event of one user, as if it could never be encoded."""
+
+    def __init__(self, poisoned: bytes) -> None:
+        super().__init__()
+        self.poisoned = poisoned
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        if key == self.poisoned:
+            raise RuntimeError("cannot publish this one")
+        await super().publish(topic, key, value)
+
+
+async def test_a_user_that_always_fails_holds_back_no_one_behind_it() -> None:
+    store = MemoryUserStore()
+    await registered_users(store, 6)
+    first = (await store.pending(1))[0].user_id
+    publisher = PoisonedPublisher(first.encode())
+    tuning = RelayTuning(batch_users=2, idle_poll_seconds=0.02, max_backoff_seconds=0.05)
+    relay = OutboxRelay(store, publisher, "", tuning)
+    async with running(relay):
+        await until_published(publisher, 5, seconds=5)
+    assert len(publisher.messages) == 5
+    assert [batch.user_id for batch in await store.pending(10)] == [first]
