@@ -21,13 +21,19 @@ from auth_api.api.lifecycle_schemas import (
     ResetPasswordRequest,
     TokenRequest,
 )
-from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, RETRY_LATER
+from auth_api.http.problem import (
+    BEARER_PROBLEMS,
+    INPUT_PROBLEMS,
+    PROBLEM,
+    RETRY_LATER,
+    TOO_LARGE,
+)
 
-router = APIRouter(prefix="/auth", tags=["account lifecycle"])
+router = APIRouter(prefix="/auth", tags=["account lifecycle"], responses=TOO_LARGE)
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 ACCEPTED = status.HTTP_202_ACCEPTED
 TOKEN_PROBLEMS = {**INPUT_PROBLEMS, 400: PROBLEM, 429: RETRY_LATER, 503: RETRY_LATER}
-AUTHENTICATED = {**BEARER_PROBLEMS, **INPUT_PROBLEMS, 429: RETRY_LATER}
+AUTHENTICATED = {**BEARER_PROBLEMS, **INPUT_PROBLEMS, 429: RETRY_LATER, 503: RETRY_LATER}
 EXPORT_HEADERS = {"Content-Disposition": {"schema": {"type": "string"}}}
 # The endpoints that ask for the password again: a 401 is a bad token (with the Bearer
 # challenge) or a wrong password (INVALID_CREDENTIALS, no challenge: the token was fine).
@@ -125,6 +131,7 @@ async def delete_account(
     responses={
         **BEARER_PROBLEMS,
         429: RETRY_LATER,
+        503: RETRY_LATER,
         200: {"content": {"application/json": {}}, "headers": EXPORT_HEADERS},
     },
 )

@@ -45,14 +45,18 @@ def test_private_servers_get_distinct_ports_and_matching_urls(tmp_path: Path) ->
         settings["mongo"].mongo_port,
         settings["kafka"].kafka_port,
         settings["kafka"].kafka_controller_port,
+        settings["mail"].mail_smtp_port,
+        settings["mail"].mail_http_port,
     ]
-    assert len(set(ports)) == 4
+    assert len(set(ports)) == 6
     assert servers.client_env() == {
         "AUTH_REDIS_URL": f"redis://127.0.0.1:{ports[0]}/0",
         "AUTH_MONGO_URL": f"mongodb://127.0.0.1:{ports[1]}",
         "AUTH_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports[2]}",
+        "AUTH_SMTP_URL": f"smtp://127.0.0.1:{ports[4]}",
+        "AUTH_STACK_MAIL_API": f"http://127.0.0.1:{ports[5]}",
     }
-    assert {servers[name].port for name in NAMES} == set(ports[:3])
+    assert {servers[name].port for name in NAMES} == {*ports[:3], ports[4]}
 
 
 def test_the_env_line_reads_back_as_the_client_settings(tmp_path: Path) -> None:
