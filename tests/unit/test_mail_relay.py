@@ -3,7 +3,9 @@ once sent, an outage pauses without losing anything, refused mails wait, expired
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from auth_api.model.user import User, new_user_id
 from auth_api.store.account_ports import Welcome
 from auth_api.store.memory import MemoryUserStore
 from tests.support.clock import ManualClock
+from tests.support.polling import eventually
 
 IDENTITY = MailIdentity("quizauth <no-reply@example.org>", "quizauth", "https://auth.example.org")
 TOKENS = OneTimeTokens(b"unit-test mail token key, 32 bytes or more")
@@ -93,3 +96,29 @@ async def test_a_refused_mail_waits_then_is_tried_again_until_it_expires() -> No
     clock.advance(timedelta(hours=24).total_seconds())
     await relay.drain_once()  # its link expired: sending it would help nobody
     assert (mailer.attempts, relay.expired, await store.mail_backlog()) == (2, 1, 0)
+
+
+async def test_after_a_failure_the_waiting_users_are_retried_by_id_not_by_a_sweep() -> None:
+    clock, store, mailer = ManualClock(), MemoryUserStore(), MemoryMailer(down=True)
+    sweeps: list[int] = []
+    sweep = store.pending_mails
+
+    async def counted_sweep(limit: int) -> Any:
+        sweeps.append(limit)
+        return await sweep(limit)
+
+    store.pending_mails = counted_sweep  # type: ignore[method-assign]
+    relay = relay_of(store, mailer, clock)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: len(sweeps) == 1, 5, "the first sweep")  # at start
+        user, _ = await user_with_mail(store, clock)
+        relay.notify(user.id)
+        await eventually(lambda: relay.failed >= 2, 10, "two failed attempts")
+        mailer.down = False
+        await eventually(lambda: len(mailer.sent) == 1, 10, "the mail, once the server is up")
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 5)
+    assert len(sweeps) == 1
+    assert await store.mail_backlog() == 0
