@@ -17,6 +17,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from auth_api.api.deps import ContainerDep
+from auth_api.api.mail_metrics import mail_exposition
 from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
 from auth_api.health.service import BacklogGauge
@@ -104,5 +105,5 @@ async def metrics(container: ContainerDep, request: Request) -> Response:
     if (token := container.settings.metrics_token) is not None:
         require_metrics_token(request.headers.get("authorization"), token.get_secret_value())
     reading = await read_outbox(container.backlog)
-    body = exposition(reading, container.relay)
+    body = exposition(reading, container.relay) + mail_exposition(container.mail_relay)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

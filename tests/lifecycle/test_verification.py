@@ -89,3 +89,13 @@ async def test_login_of_an_unverified_account_can_be_refused(
         await life.client.post("/auth/email/verify", json={"token": mail.token})
         token = (await login(life.client, email, PASSWORD)).json()["access_token"]
         assert (await life.client.get("/auth/me", headers=bearer(token))).status_code == 200
+
+
+async def test_sent_mails_are_counted_on_the_metrics(life: Life) -> None:
+    account = await life.account()
+    await life.mail(account.email, "verify_email")
+    text = (await life.client.get("/metrics")).text
+    sent = [line for line in text.splitlines() if line.startswith("auth_mails_sent_total ")]
+    assert sent
+    assert float(sent[0].split()[1]) >= 1
+    assert "auth_mail_send_failures_total" in text
