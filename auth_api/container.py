@@ -39,16 +39,19 @@ from auth_api.security.redis_stores import (
     connect_redis,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
+from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings, SigningAlgorithm
+from auth_api.settings import Settings
 from auth_api.store.account_ports import AccountStore, MailOutbox
+from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
-from auth_api.store.ports import Outbox, SessionStore, UserStore
+from auth_api.store.ports import KeyStore, Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import IntrospectionGate, parse_clients
-from auth_api.tokens.keys import KeySet, hmac_key, load_key_directory
+from auth_api.tokens.keys import KeySet
+from auth_api.tokens.signing import load_signing
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,14 @@ class Backends:
     revocations: RevocationStore
     limiter: RateLimiter
     publisher: EventPublisher
+    keys: KeyStore
     accounts: AccountStore
     mail_outbox: MailOutbox
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close_connections(self) -> None:
+        for close in reversed(self.closers):
+            await close()
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class Services:
     codec: AccessTokenCodec
     introspection: IntrospectionGate
     lifecycle: LifecycleService
+    revocation: TokenRevocation
 
 
 @dataclass
@@ -103,8 +112,7 @@ class Container:
             await self._stop_mail_relay(self._mail_task)
         await self.mailer.close()
         await self.backends.publisher.close()
-        for close in reversed(self.backends.closers):
-            await close()
+        await self.backends.close_connections()
         self.hasher.close()
         self.strength.close()
 
@@ -143,6 +151,7 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         revocations=MemoryRevocationStore(clock.monotonic),
         limiter=MemoryRateLimiter(clock.monotonic),
         publisher=MemoryPublisher(),
+        keys=MemoryKeyStore(),
         accounts=store,
         mail_outbox=store,
     )
@@ -169,6 +178,7 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
         publisher=kafka_publisher(settings),
+        keys=MongoKeyStore(mongo, settings.mongo_db),
         accounts=store,
         mail_outbox=store,
         closers=[mongo.close, redis.aclose],
@@ -184,12 +194,6 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
     )
 
 
-def build_keys(settings: Settings) -> KeySet:
-    if settings.jwt_algorithm is SigningAlgorithm.HS256 or settings.jwt_keys_dir is None:
-        return KeySet(hmac_key(settings.signing_secret))
-    return load_key_directory(settings.jwt_keys_dir)
-
-
 def build_hasher(settings: Settings) -> PasswordHasher:
     params = HashParameters(
         argon2_memory_kib=settings.argon2_memory_kib,
@@ -202,9 +206,9 @@ def build_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-def build_codec(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
+def build_codec(settings: Settings, keys: KeySet, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
     return AccessTokenCodec(
-        keys=build_keys(settings),
+        keys=keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
@@ -238,13 +242,19 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
+async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Container:
     """`clock` drives every time rule: the services, token issue times, the relay and
-    the in-process stores' windows. Tests pass a clock they move by hand."""
+    the in-process stores' windows. Tests pass a clock they move by hand. Awaited for
+    the signing keys, which may have to be read from (or first written to) the store."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
+    try:
+        signing = await load_signing(settings, backends.keys, clock.now())
+    except BaseException:
+        await backends.close_connections()
+        raise
     hasher = build_hasher(settings)
     strength = StrengthChecker(settings.password_min_score)
-    codec = build_codec(settings, clock)
+    codec = build_codec(settings, signing.keys, clock)
     tuning = RelayTuning(backstop_seconds=settings.outbox_backstop_seconds)
     relay = OutboxRelay(
         backends.outbox, backends.publisher, settings.kafka_topic_prefix, tuning, clock=clock
@@ -260,12 +270,13 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         codec,
         backends.revocations,
         session_policy(settings),
-        settings.refresh_rotation_key,
+        signing.rotation_key,
         on_event_recorded=event_recorded,
         clock=clock,
     )
     mailer = build_mailer(settings)
-    mail_relay = build_mail_relay(settings, backends.mail_outbox, mailer, clock)
+    one_time = mail_tokens(signing.rotation_key)
+    mail_relay = build_mail_relay(settings, backends.mail_outbox, mailer, one_time, clock)
     profiles = ProfileCache(settings.profile_cache_seconds)
     accounts = AccountService(
         backends.users,
@@ -277,7 +288,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
         profiles=profiles,
         clock=clock,
         strength=strength,
-        mail_tokens=mail_tokens(settings),
+        mail_tokens=one_time,
         on_mail_recorded=mail_relay.notify,
     )
     lifecycle = LifecycleService(
@@ -290,17 +301,18 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             limits=lifecycle_limits(settings),
             revocations=backends.revocations,
             codec=codec,
-            tokens=mail_tokens(settings),
+            tokens=one_time,
             profiles=profiles,
             on_event_recorded=event_recorded,
             on_mail_recorded=mail_relay.notify,
             clock=clock,
         )
     )
+    authenticator = Authenticator(codec, backends.revocations)
     services = Services(
         accounts=accounts,
         sessions=sessions,
-        authenticator=Authenticator(codec, backends.revocations),
+        authenticator=authenticator,
         codec=codec,
         introspection=IntrospectionGate(
             parse_clients(settings.introspection_clients),
@@ -308,6 +320,7 @@ def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Containe
             settings.introspection_failure_limit,
             settings.introspection_failure_window_seconds,
         ),
+        revocation=TokenRevocation(sessions, authenticator),
         lifecycle=lifecycle,
     )
     return Container(

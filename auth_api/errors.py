@@ -19,6 +19,9 @@ class AuthServiceError(Exception):
     status: int = 500
     code: str = "INTERNAL_ERROR"
     title: str = "Internal error"
+    # The OAuth error code (RFC 6749 section 5.2) for the endpoints OAuth clients call:
+    # added to the problem body as `error`, which those clients read.
+    oauth_error: str | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
@@ -69,9 +72,10 @@ class SessionNotFound(AuthServiceError):
 
 class InvalidClient(AuthServiceError):
     status, code, title = 401, "INVALID_CLIENT", "Invalid client credentials"
+    oauth_error = "invalid_client"
 
     def __init__(self) -> None:
-        super().__init__("Introspection requires valid service credentials.")
+        super().__init__("Valid service credentials (HTTP Basic) are required.")
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Basic realm="introspection"'}
@@ -129,6 +133,22 @@ class WeakPassword(InvalidInput):
 
 class MalformedRequest(AuthServiceError):
     status, code, title = 400, "MALFORMED_REQUEST", "Malformed request"
+
+
+class InvalidTokenRequest(MalformedRequest):
+    """A malformed introspection or revocation request (form fields missing or doubled)."""
+
+    oauth_error = "invalid_request"
+
+
+class UnsupportedTokenType(AuthServiceError):
+    """RFC 7009: a revocation naming a token type this service does not revoke."""
+
+    status, code, title = 400, "UNSUPPORTED_TOKEN_TYPE", "Unsupported token type"
+    oauth_error = "unsupported_token_type"
+
+    def __init__(self) -> None:
+        super().__init__("token_type_hint must be access_token or refresh_token.")
 
 
 class PayloadTooLarge(AuthServiceError):

@@ -8,6 +8,7 @@ import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -81,14 +82,27 @@ class Settings(BaseSettings):
     )
     io_timeout_seconds: float = Field(2.0, gt=0, description="Timeout of every outbound call")
 
-    jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret, >= 32 bytes")
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HS256 signing secret, >= 32 bytes; setting it selects HS256 (unless "
+        "AUTH_JWT_KEYS_DIR is set, which signs: then it only derives refresh tokens)",
+    )
     jwt_issuer: str = Field("quizauth", description="iss claim of issued tokens")
     jwt_audience: str = Field("quiz-services", description="aud claim of issued tokens")
-    jwt_algorithm: SigningAlgorithm = Field(
-        SigningAlgorithm.HS256, description="HS256, or ES256/EdDSA/RS256 with AUTH_JWT_KEYS_DIR"
+    jwt_algorithm: SigningAlgorithm | None = Field(
+        None,
+        description="Unset: HS256 when AUTH_JWT_SECRET is set, else ES256. An asymmetric "
+        "one signs with AUTH_JWT_KEYS_DIR's keys, or without it a key generated on first "
+        "start and kept in MongoDB",
     )
     jwt_keys_dir: Path | None = Field(
         None, description="Directory of private keys and keys.json (python -m auth_api keys)"
+    )
+    public_url: str | None = Field(
+        None,
+        description="Where clients reach the service (https://auth.example): the base of "
+        "the discovery document's URLs and of the links in mails. Unset: each request's "
+        "own scheme and host, and http://127.0.0.1:8000 in mails",
     )
     access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
@@ -219,10 +233,6 @@ class Settings(BaseSettings):
     )
 
     # --- Mail and the account lifecycle (README, "Account lifecycle") -----------------
-    public_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="Where users reach the web page; the links in mails point here",
-    )
     smtp_url: SecretStr | None = Field(
         None,
         description="SMTP server for mails: smtp://[user:pass@]host[:port], smtp+starttls:// "
@@ -285,16 +295,41 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+            raise ValueError(
+                f"AUTH_PUBLIC_URL: {value!r} is not a base URL such as https://auth.example"
+            )
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _require_real_secret(self) -> Settings:
-        # Outside development a weak secret means anyone can mint tokens: refuse to start.
+        # A weak secret means anyone can mint tokens (HS256) or predict refresh tokens:
+        # refuse to start, outside development. No secret at all is fine unless HS256
+        # is asked for: then an asymmetric key is generated.
+        hs256 = self.signing_algorithm is SigningAlgorithm.HS256
         if self.env is Environment.DEVELOPMENT:
-            if self.jwt_secret is None:
+            if hs256 and self.jwt_secret is None:
                 self.jwt_secret = SecretStr(DEVELOPMENT_SECRET)
             return self
-        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if self.jwt_secret is None:
+            if hs256:
+                raise ValueError(
+                    "AUTH_JWT_ALGORITHM=HS256 needs AUTH_JWT_SECRET; leave both unset to sign "
+                    "with a generated ES256 key"
+                )
+            return self
+        secret = self.jwt_secret.get_secret_value()
         if not secret:
-            raise ValueError("AUTH_JWT_SECRET is required outside AUTH_ENV=development")
+            raise ValueError(
+                "AUTH_JWT_SECRET is empty: remove it to sign with a generated ES256 key, "
+                "or set a random one for HS256"
+            )
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"AUTH_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         if secret.lower() in KNOWN_PLACEHOLDER_SECRETS:
@@ -308,12 +343,6 @@ class Settings(BaseSettings):
             return self
         if problems := strength_floor_problems(self):
             raise ValueError("; ".join(problems))
-        return self
-
-    @model_validator(mode="after")
-    def _asymmetric_needs_keys(self) -> Settings:
-        if self.jwt_algorithm is not SigningAlgorithm.HS256 and self.jwt_keys_dir is None:
-            raise ValueError(f"AUTH_JWT_ALGORITHM={self.jwt_algorithm} needs AUTH_JWT_KEYS_DIR")
         return self
 
     @model_validator(mode="after")
@@ -333,19 +362,27 @@ class Settings(BaseSettings):
         return self.mongo_url is None and self.redis_url is None
 
     @property
-    def refresh_rotation_key(self) -> bytes:
-        """A key of its own for refresh-token derivation, derived from the secret."""
+    def signing_algorithm(self) -> SigningAlgorithm:
+        """AUTH_JWT_ALGORITHM, or what the other settings imply: HS256 for a secret alone,
+        else ES256 (a key directory's keys carry their own algorithms)."""
+        if self.jwt_algorithm is not None:
+            return self.jwt_algorithm
+        if self.jwt_secret is not None and self.jwt_keys_dir is None:
+            return SigningAlgorithm.HS256
+        return SigningAlgorithm.ES256
+
+    @property
+    def refresh_rotation_key(self) -> bytes | None:
+        """A key of its own for refresh-token derivation, derived from the secret; None
+        without a secret (the container then uses one generated and kept in the store)."""
+        if self.jwt_secret is None:
+            return None
         return hmac.new(self.signing_secret, b"quizauth refresh rotation", "sha256").digest()
 
     @property
-    def mail_token_key(self) -> bytes:
-        """A key of its own for the tokens sent by mail, derived from the secret."""
-        return hmac.new(self.signing_secret, b"quizauth mail tokens", "sha256").digest()
-
-    @property
     def signing_secret(self) -> bytes:
-        if self.jwt_secret is None:  # unreachable: _require_real_secret sets or refuses it
-            raise RuntimeError("no signing secret")
+        if self.jwt_secret is None:
+            raise RuntimeError("no signing secret: AUTH_JWT_SECRET is unset")
         return self.jwt_secret.get_secret_value().encode()
 
 

@@ -156,6 +156,7 @@ class RevocationReason(StrEnum):
     ENDED_BY_USER = "ended_by_user"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
     EVICTED = "evicted"  # a login beyond the per-user session cap ended the oldest
+    REVOKED = "revoked"  # its refresh token was revoked (RFC 7009, POST /auth/revoke)
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - the other sessions ended
     ACCOUNT_DELETED = "account_deleted"

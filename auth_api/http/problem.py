@@ -27,6 +27,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "code": {"type": "string"},
+        "error": {"type": "string", "description": "The OAuth error code, on OAuth endpoints"},
         "errors": {
             "type": "array",
             "items": {
@@ -98,6 +99,8 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
 def error_body(error: AuthServiceError) -> dict[str, Any]:
     """The problem body of a service error, with the per-field problems of invalid input."""
     extra: dict[str, Any] = {}
+    if error.oauth_error is not None:
+        extra["error"] = error.oauth_error
     if isinstance(error, InvalidInput):
         extra["errors"] = [{"field": p.field, "message": p.message} for p in error.problems]
     return problem_body(error.status, error.code, error.title, error.detail, **extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from auth_api.mail.mailer import Mailer, MemoryMailer, UnreachableMailer
@@ -13,6 +14,8 @@ from auth_api.settings import Environment, Settings
 from auth_api.store.account_ports import MailOutbox
 
 log = logging.getLogger(__name__)
+# Where the links in mails point when AUTH_PUBLIC_URL is unset: `make run`'s address.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def build_mailer(settings: Settings) -> Mailer:
@@ -27,11 +30,20 @@ def build_mailer(settings: Settings) -> Mailer:
 
 
 def build_mail_relay(
-    settings: Settings, outbox: MailOutbox, mailer: Mailer, clock: Clock = SYSTEM_CLOCK
+    settings: Settings,
+    outbox: MailOutbox,
+    mailer: Mailer,
+    tokens: OneTimeTokens,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> MailRelay:
-    identity = MailIdentity(settings.mail_from, settings.mail_service_name, settings.public_url)
-    return MailRelay(outbox, mailer, mail_tokens(settings), identity, clock=clock)
+    public_url = settings.public_url or DEFAULT_PUBLIC_URL
+    if settings.public_url is None:
+        log.warning("AUTH_PUBLIC_URL is unset: the links in mails point at %s", public_url)
+    identity = MailIdentity(settings.mail_from, settings.mail_service_name, public_url)
+    return MailRelay(outbox, mailer, tokens, identity, clock=clock)
 
 
-def mail_tokens(settings: Settings) -> OneTimeTokens:
-    return OneTimeTokens(settings.mail_token_key)
+def mail_tokens(rotation_key: bytes) -> OneTimeTokens:
+    """A key of its own for the tokens sent by mail, derived from the refresh-rotation
+    key (itself derived from AUTH_JWT_SECRET, or generated and kept in the store)."""
+    return OneTimeTokens(hmac.new(rotation_key, b"quizauth mail tokens", "sha256").digest())

@@ -23,6 +23,7 @@ KNOWN_KINDS = frozenset(
         "refresh",
         "refresh_token_reuse",
         "session_revoked",
+        "token_revoked",
     }
 )
 # The first part of every LimitRule key the services throttle on.

@@ -257,6 +257,21 @@ class SessionService:
         ended = session.revoked(now, RevocationReason.LOGOUT)
         await self._record_end(claims.user_id, [ended], [event], only_if_active=True)
 
+    async def end_by_refresh_token(self, raw_token: str) -> bool:
+        """Revocation of a refresh token (RFC 7009): its session ends, and with it every
+        access token issued in it. False when no live session ended: for anything that is
+        not a session's current refresh token (a spent one included: it is already dead),
+        nothing changes; for the current token of an ended session, its denial is written
+        again, as every repeated end does."""
+        token = RefreshToken.parse(raw_token)
+        if token is None:
+            return False
+        sessions = await self._store.sessions_of(token.user_id) or {}
+        session = sessions.get(token.session_id)
+        if session is None or session.refresh_hash != token.hash:
+            return False
+        return await self.end(token.user_id, [session], reason=RevocationReason.REVOKED)
+
     async def end_all(self, claims: AccessClaims) -> None:
         """Logout everywhere: every token issued up to now fails (the valid-after time,
         written first), then every session ends. `user.tokens_revoked` carries the same

@@ -3,10 +3,10 @@ both implement it, and one contract test suite runs against each."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
@@ -135,3 +135,9 @@ class Outbox(Protocol):
 
     async def read_backlog(self, max_users: int) -> BacklogReading:
         """The backlog from the pending markers, reading at most `max_users` of them."""
+
+
+class KeyStore(Protocol):
+    async def keep_first(self, key_id: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The document stored under `key_id`; when there is none, `make()`'s, stored
+        unless a concurrent first start stored its own first (then that one)."""

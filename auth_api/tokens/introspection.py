@@ -71,6 +71,15 @@ class IntrospectionGate:
                 self._refuse(rule, decision.retry_after_seconds)
             raise
 
+    async def authenticate_if_basic(self, authorization: str | None, client_ip: str) -> str | None:
+        """For revocation, where a client may also come without credentials and let the
+        token prove itself: None for no Authorization header or a bearer one (a client
+        sending the token it holds); anything else is checked, and counted, as above."""
+        scheme = (authorization or "").partition(" ")[0].lower()
+        if authorization is None or scheme == "bearer":
+            return None
+        return await self.authenticate(authorization, client_ip)
+
     @staticmethod
     def _refuse(rule: LimitRule, retry_after_seconds: int) -> None:
         audit.info("throttled", extra={"audit": "rate_limited", "rule": rule.key})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from auth_api.tokens.keys import (
     ASYMMETRIC_ALGORITHMS,
     MANIFEST,
     generate_private_key,
+    new_kid,
     private_key_pem,
 )
 
@@ -46,7 +46,7 @@ class KeyDirectory:
         if algorithm not in ASYMMETRIC_ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ASYMMETRIC_ALGORITHMS}")
         manifest = self.manifest()
-        kid = f"{algorithm.lower()}-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+        kid = new_kid(algorithm, datetime.now(UTC))
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file = self.path / f"{kid}.pem"
         write_private(key_file, private_key_pem(generate_private_key(algorithm)))

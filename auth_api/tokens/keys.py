@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +51,17 @@ class KeySet:
         # The set is fixed once loaded: its public JWKS is built once, not per request.
         public = (key.public_jwk() for key in self._by_kid.values())
         self._jwks = {"keys": [jwk for jwk in public if jwk is not None]}
+        self._algorithms = sorted({key.algorithm for key in self._by_kid.values()})
 
     def for_kid(self, kid: object) -> SigningKey | None:
         return self._by_kid.get(kid) if isinstance(kid, str) else None
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         return self._jwks
+
+    def algorithms(self) -> list[str]:
+        """The algorithms tokens are signed and verified with, as discovery lists them."""
+        return self._algorithms
 
 
 def hmac_key(secret: bytes) -> SigningKey:
@@ -80,11 +87,20 @@ def private_key_pem(key: PrivateKey) -> bytes:
     )
 
 
-def load_private_key(path: Path) -> PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+def new_kid(algorithm: str, now: datetime) -> str:
+    """A key id that says what the key is and when it was made, and is unique."""
+    return f"{algorithm.lower()}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def parse_private_key(pem: bytes) -> PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, PrivateKey):
         raise ValueError("unsupported private key type")
     return key
+
+
+def load_private_key(path: Path) -> PrivateKey:
+    return parse_private_key(path.read_bytes())
 
 
 def asymmetric_key(kid: str, algorithm: str, private: PrivateKey) -> SigningKey:

@@ -34,7 +34,7 @@ async def auth_service(settings: Settings, keys: Path, log: Path) -> AsyncIterat
     with process(args, env, log):
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
-            await until_live(http, log, 10)
+            await until_live(http, log)
         yield base
 
 

@@ -59,7 +59,12 @@ def log_tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def until_live(client: httpx.AsyncClient, log: Path, seconds: float) -> None:
+# How long a started process may take to answer. Generous: a loaded 2-core machine takes
+# well over 10 s to import and start the app; the wait ends as soon as it answers.
+START_SECONDS = 90.0
+
+
+async def until_live(client: httpx.AsyncClient, log: Path, seconds: float = START_SECONDS) -> None:
     """Wait until the process `client` points at answers /health/live; past `seconds`,
     fail showing the end of its `log`."""
 

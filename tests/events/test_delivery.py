@@ -91,7 +91,7 @@ async def test_an_event_recorded_by_a_killed_process_is_published_after_restart(
     serve = ["-m", "auth_api", "serve", "--port", str(port)]
     with process(serve, service_environment(settings, nowhere), log) as first:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await until_live(client, log, 20)
+            await until_live(client, log)
             response = await register(client)
         assert response.status_code == 201, response.text
         user_id = response.json()["id"]

@@ -195,3 +195,28 @@ def test_the_build_context_keeps_everything_the_dockerfile_copies() -> None:
                 copied |= {w.rstrip("/") for w in words[1:-1] if not w.startswith("--")}
     assert copied, "no COPY found: the parser no longer reads the Dockerfile"
     assert copied <= admitted, copied - admitted
+
+
+def assignments(text: str) -> dict[str, str]:
+    """The variables a file in .env syntax sets: uncommented `NAME=value` lines."""
+    found = (line.partition("=") for line in text.splitlines() if not line.startswith("#"))
+    return {name.strip(): value for name, sep, value in found if sep}
+
+
+def test_compose_signs_with_the_generated_asymmetric_key() -> None:
+    env = assignments((REPO / ".env.example").read_text())
+    compose_env = service("auth-api")["environment"]
+    for name in ("AUTH_JWT_SECRET", "AUTH_JWT_ALGORITHM", "AUTH_JWT_KEYS_DIR"):
+        assert name not in env, f".env.example sets {name}"
+        assert name not in compose_env, f"docker-compose.yml sets {name}"
+    # What the API then reads (the key variables explicitly unset): it starts, in
+    # production, without a secret, and signs with ES256.
+    settings = Settings(
+        env=env["AUTH_ENV"],
+        mongo_url="mongodb://mongo:27017",
+        redis_url="redis://redis:6379/0",
+        jwt_secret=None,
+        jwt_algorithm=None,
+        jwt_keys_dir=None,
+    )
+    assert settings.signing_algorithm == "ES256"

@@ -74,8 +74,8 @@ async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
                 httpx.AsyncClient(base_url=first_url, timeout=10) as first,
                 httpx.AsyncClient(base_url=second_url, timeout=10) as second,
             ):
-                await until_live(first, first_log, 30)
-                await until_live(second, second_log, 30)
+                await until_live(first, first_log)
+                await until_live(second, second_log)
                 yield Pair(first, second, MailpitMailbox(servers.mail_api))
     finally:
         await drop_test_data(servers, isolation)

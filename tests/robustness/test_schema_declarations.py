@@ -19,11 +19,12 @@ OPERATIONS = [
     for method, op in ops.items()
 ]
 # Where a request meets the rate limiter (429) or a backing server (503).
-# Introspection throttles failed client credentials per address.
+# Introspection and revocation throttle failed client credentials per address.
 THROTTLED = {
     "register_auth_register_post",
     "login_auth_login_post",
     "introspect_token_auth_introspect_post",
+    "revoke_token_auth_revoke_post",
     # The account lifecycle: every endpoint counts per account and per address.
     "verify_email_auth_email_verify_post",
     "resend_verification_auth_email_verify_resend_post",
@@ -35,7 +36,11 @@ THROTTLED = {
     "delete_account_auth_me_delete",
     "export_account_auth_me_export_get",
 }
-NO_SERVER_NEEDED = {"jwks__well_known_jwks_json_get", "live_health_live_get"}
+NO_SERVER_NEEDED = {
+    "jwks__well_known_jwks_json_get",
+    "openid_configuration__well_known_openid_configuration_get",
+    "live_health_live_get",
+}
 
 
 @pytest.mark.parametrize("model", ["RegisterRequest", "LoginRequest"])

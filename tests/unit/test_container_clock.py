@@ -27,7 +27,7 @@ def embedded_settings() -> Settings:
 
 async def test_tokens_and_sessions_follow_the_injected_clock() -> None:
     clock = ManualClock()
-    container = build_container(embedded_settings(), clock=clock)
+    container = await build_container(embedded_settings(), clock=clock)
     try:
         services = container.services
         await services.accounts.register(Registration("ada@example.com", PASSWORD, None), CLIENT_IP)
@@ -44,7 +44,7 @@ async def test_tokens_and_sessions_follow_the_injected_clock() -> None:
 async def test_embedded_rate_limit_windows_follow_the_injected_clock() -> None:
     clock = ManualClock()
     settings = embedded_settings()
-    container = build_container(settings, clock=clock)
+    container = await build_container(settings, clock=clock)
     attempt = LoginAttempt("nobody@example.com", PASSWORD, CLIENT_IP)
     try:
         accounts = container.services.accounts

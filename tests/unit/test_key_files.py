@@ -36,7 +36,7 @@ def test_a_generated_key_is_created_owner_only_not_chmod_ed_after(
 def test_an_existing_file_is_never_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file planted under the next key's name (readable by others, or a symlink) is
     not written through: generation fails instead."""
-    monkeypatch.setattr("auth_api.tokens.key_directory.secrets.token_hex", lambda _n: "abcdef")
+    monkeypatch.setattr("auth_api.tokens.keys.secrets.token_hex", lambda _n: "abcdef")
     directory = KeyDirectory(tmp_path)
     kid = directory.generate("ES256", activate=True)
     (tmp_path / f"{kid}.pem").unlink()

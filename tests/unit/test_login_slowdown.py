@@ -44,7 +44,7 @@ async def accounts() -> AsyncIterator[Accounts]:
         login_delay_max_seconds=5.0,
         login_account_ip_limit=3,
     )
-    container = build_container(settings)
+    container = await build_container(settings)
     sleep = RecordedSleep()
     service = AccountService(
         container.backends.users,

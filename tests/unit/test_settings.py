@@ -9,10 +9,11 @@ from pydantic import ValidationError
 from auth_api.settings import Settings
 
 REAL_SECRET = secrets.token_hex(32)
+SERVERS = {"mongo_url": "mongodb://mongo:27017", "redis_url": "redis://redis:6379/0"}
 
 
-@pytest.mark.parametrize("secret", [None, "", "short-secret", "changethis", "secret"])
-def test_production_refuses_missing_short_or_placeholder_secret(secret: str | None) -> None:
+@pytest.mark.parametrize("secret", ["", "short-secret", "changethis", "secret"])
+def test_production_refuses_empty_short_or_placeholder_secret(secret: str) -> None:
     with pytest.raises(ValidationError):
         Settings(env="production", jwt_secret=secret, mongo_url=None, redis_url=None)
 
@@ -22,9 +23,48 @@ def test_well_known_placeholder_of_full_length_is_refused() -> None:
         Settings(env="production", jwt_secret="dev-only-insecure-secret-change-me-0000")
 
 
-def test_development_supplies_a_secret() -> None:
-    settings = Settings(env="development", jwt_secret=None)
+def test_production_refuses_hs256_without_a_secret() -> None:
+    with pytest.raises(ValidationError, match="HS256 needs AUTH_JWT_SECRET"):
+        Settings(env="production", jwt_algorithm="HS256", jwt_secret=None, **SERVERS)
+
+
+def test_no_key_setting_means_a_generated_es256_key() -> None:
+    for env in ("development", "test", "production"):
+        settings = Settings(env=env, jwt_secret=None, jwt_algorithm=None, **SERVERS)
+        assert settings.signing_algorithm == "ES256"
+        assert settings.jwt_secret is None
+        assert settings.refresh_rotation_key is None  # generated and kept in the store
+
+
+def test_a_secret_alone_selects_hs256() -> None:
+    settings = Settings(env="production", jwt_secret=REAL_SECRET, **SERVERS)
+    assert settings.signing_algorithm == "HS256"
+    assert settings.refresh_rotation_key is not None
+
+
+def test_a_key_directory_signs_even_with_a_secret(tmp_path: Path) -> None:
+    # The secret then only derives refresh tokens, as it did before keys were generated.
+    settings = Settings(env="production", jwt_secret=REAL_SECRET, jwt_keys_dir=tmp_path, **SERVERS)
+    assert settings.signing_algorithm == "ES256"
+
+
+def test_development_supplies_a_secret_for_hs256() -> None:
+    settings = Settings(env="development", jwt_algorithm="HS256", jwt_secret=None)
     assert len(settings.signing_secret) >= 32
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["auth.example", "ftp://auth.example", "https://", "https://auth.example/?a=1", "https://a#b"],
+)
+def test_public_url_must_be_a_base_url(url: str) -> None:
+    with pytest.raises(ValidationError, match="AUTH_PUBLIC_URL"):
+        Settings(env="development", public_url=url)
+
+
+def test_public_url_loses_its_trailing_slash() -> None:
+    settings = Settings(env="development", public_url="https://auth.example/quiz/")
+    assert settings.public_url == "https://auth.example/quiz"
 
 
 def test_trusted_proxies_parse_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:

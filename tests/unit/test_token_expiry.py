@@ -24,7 +24,7 @@ def last_token(mailer: MemoryMailer) -> str:
 async def test_a_token_works_until_its_lifetime_and_not_after(lifetime: int, flow: str) -> None:
     for elapsed, works in ((lifetime - 1, True), (lifetime, False)):
         clock = ManualClock()
-        container = build_container(embedded_settings(), clock=clock)
+        container = await build_container(embedded_settings(), clock=clock)
         try:
             services = container.services
             email = "ada@example.com"
