@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -37,6 +38,8 @@ from auth_api.store.ports import (
 )
 
 Document = dict[str, Any]
+# Index creation at start may wait this long, whatever AUTH_IO_TIMEOUT_SECONDS says.
+SETUP_TIMEOUT_SECONDS = 30.0
 # Given the stored document, the update to make, or None to make none.
 Decision = Callable[[Document], Document | None]
 
@@ -98,6 +101,12 @@ class MongoUserStore(MongoAccounts):
         self._outbox = MongoOutbox(self._users, client[database][MARKERS])
 
     async def setup(self) -> None:
+        # Once, at start, off any request path: building an index on a loaded server can
+        # take longer than a request may wait (AUTH_IO_TIMEOUT_SECONDS).
+        with pymongo.timeout(SETUP_TIMEOUT_SECONDS):
+            await self._create_indexes()
+
+    async def _create_indexes(self) -> None:
         async with mongo_errors():
             await self._users.create_index(
                 [("email_normalized", ASCENDING)], unique=True, name="email_normalized_unique"
