@@ -42,14 +42,16 @@ def processed_key(group: str, event_id: str) -> str:
 
 class MongoProcessedEvents:
     """One document per handled event, `_id` = `<group>:<event id>`: the primary key
-    makes a second record of the same event a no-op, on MongoDB and the stack's mongo-java-server alike."""
+    makes a second record of the same event a no-op, on MongoDB and the stack's
+    mongo-java-server alike."""
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]], clock: Clock = utc_now) -> None:
         self._records = collection
         self._clock = clock
 
     async def setup(self) -> None:
-        # For prune(); a TTL index would do it on MongoDB, but the stack's mongo-java-server has none.
+        # For prune(); a TTL index would do it on MongoDB, but the stack's
+        # mongo-java-server has none.
         await self._records.create_index([("processed_at", ASCENDING)], name="processed_at")
 
     async def is_processed(self, group: str, event_id: str) -> bool:
@@ -103,8 +105,9 @@ async def prune_periodically(
     clock: Clock = utc_now,
 ) -> None:
     """Forget records older than `keep`, now and then every `every_seconds`, until
-    `stop` is set. The stack's mongo-java-server has no TTL index to do this, and without it the collection
-    grows by one document per event forever. A failed prune is retried next time."""
+    `stop` is set. The stack's mongo-java-server has no TTL index to do this, and without
+    it the collection grows by one document per event forever. A failed prune is retried
+    next time."""
     while not stop.is_set():
         try:
             removed = await processed.prune(clock() - keep)

@@ -12,8 +12,9 @@ the second time:
 
 It assumes no ordering between the two event types: they travel on different topics,
 so a login can arrive before the registration, and either one creates the profile.
-Only single-document operators that behave the same on MongoDB and the stack's mongo-java-server are used
-($set, $setOnInsert with upsert, $inc, $max, $push, $pop, $ne on an array).
+Only single-document operators that behave the same on MongoDB and the stack's
+mongo-java-server are used ($set, $setOnInsert with upsert, $inc, $max, $push, $pop, $ne
+on an array).
 """
 
 from __future__ import annotations
