@@ -110,6 +110,9 @@ def isolated_settings(**overrides: Any) -> Settings:
         # One partition per topic: hundreds of tests each create their own topics, and a
         # single local broker has a file-descriptor budget.
         "kafka_topic_partitions": 1,
+        # One replica, whatever the environment says: the tests' broker is a single one.
+        "kafka_replication_factor": 1,
+        "kafka_min_insync_replicas": 1,
     }
     values.update(overrides)
     return Settings(**values)

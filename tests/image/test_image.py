@@ -20,11 +20,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from consumers.quiz_profiles import COLLECTION
+from infra.stack_lib.api import free_port
 from tests.conftest import drop_test_data, new_isolation
 from tests.image.engine import Container, Engine, find_engine
 from tests.support.api import PASSWORD, bearer, unique_email
 from tests.support.polling import eventually
-from tests.support.private_stack import free_port
 from tests.support.servers import Servers
 
 IMAGE = os.environ.get("IMAGE", "quizauth:local")
