@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
-from infra.stack_lib.api import PrivateServer
+from infra.stack_lib.api import PrivateCluster, PrivateServer
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -79,6 +79,20 @@ def private_mongo(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
 @pytest.fixture
 def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
     yield from private_server("kafka", servers, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivateCluster]:
+    """The clustered topology's Kafka, of this module's own on free ports: three KRaft
+    nodes, each broker and controller, internal topics replicated 3 times with 2 in
+    sync. A test may kill and restart its nodes. Started once per module that asks for
+    it (about half a minute); the shared `servers` keep serving MongoDB and Redis."""
+    cluster = PrivateCluster("kafka", tmp_path_factory.mktemp("kafka-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 def new_isolation() -> dict[str, str]:
