@@ -123,13 +123,22 @@ async def paced_users(api: httpx.AsyncClient, count: int, seconds: float) -> lis
 
 
 @dataclass
-class OutboxWatch:
+class Sample:
+    at: float  # wall time, seconds
+    oldest_age: float  # how long the oldest undelivered event has waited
+    publish_failures: int  # the relay's count so far
+
+
+@dataclass
+class DeliveryWatch:
     """Samples, every `interval` seconds, how long the oldest undelivered event has
-    waited: how long delivery stalled, and when it caught up again."""
+    waited and how many publishes failed: when delivery stalled, when it caught up, and
+    when the relay met a failure (and may resend what was in fact written)."""
 
     outbox: Outbox
+    failures: Callable[[], int]
     interval: float = 0.2
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (wall time, age)
+    samples: list[Sample] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
@@ -137,7 +146,7 @@ class OutboxWatch:
             _, oldest = await self.outbox.backlog()
             now = time.time()
             age = now - oldest.timestamp() if oldest else 0.0
-            self.samples.append((now, age))
+            self.samples.append(Sample(now, age, self.failures()))
             await asyncio.sleep(self.interval)
 
     def stop(self) -> None:
@@ -145,25 +154,34 @@ class OutboxWatch:
 
     def longest_wait(self, since: float = 0.0, until: float = float("inf")) -> float:
         """The longest an event was seen waiting, between two wall times."""
-        return max((age for at, age in self.samples if since <= at <= until), default=0.0)
+        return max((s.oldest_age for s in self.samples if since <= s.at <= until), default=0.0)
 
     def caught_up_at(self, after: float, lag: float = 1.0) -> float:
         """When, after `after`, the oldest waiting event was last `lag` seconds old or
         more: from then on every event was delivered within `lag`."""
-        late = [at for at, age in self.samples if at >= after and age >= lag]
+        late = [s.at for s in self.samples if s.at >= after and s.oldest_age >= lag]
         return max(late, default=after)
 
+    def failures_until(self, moment: float) -> int:
+        return max((s.publish_failures for s in self.samples if s.at <= moment), default=0)
 
-async def leader_of(bootstrap: str, topic: str, partition: int = 0) -> int:
-    """The node id leading one partition: the broker whose loss this partition feels."""
+    def failure_times(self) -> list[float]:
+        """When the relay's failure count was seen to grow."""
+        pairs = itertools.pairwise(self.samples)
+        return [b.at for a, b in pairs if b.publish_failures > a.publish_failures]
+
+
+async def leader_of(bootstrap: str, topic: str, partition: int = 0) -> int | None:
+    """The node id leading one partition, the broker whose loss this partition feels;
+    None while the broker asked does not know the new topic yet."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         await admin.start()
         (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    (found,) = (p for p in described["partitions"] if p["partition"] == partition)
-    return int(found["leader"])
+    leaders = [p["leader"] for p in described["partitions"] if p["partition"] == partition]
+    return int(leaders[0]) if leaders and leaders[0] >= 0 else None
 
 
 async def replication(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], Any]:
@@ -241,6 +259,21 @@ def order_breaks(order: dict[str, list[str]], copies: dict[str, list[Copy]]) -> 
 def duplicate_firsts(copies: dict[str, list[Copy]]) -> list[Copy]:
     """The first copy of each event Kafka holds more than once."""
     return [found[0] for found in copies.values() if len(found) > 1]
+
+
+def unexplained_duplicates(
+    copies: dict[str, list[Copy]], failures: list[float], timeout: float, slack: float = 1.0
+) -> list[Copy]:
+    """Duplicates no failed publish accounts for. The relay sends an event again only
+    after a publish failed, and the copy written anyway was sent at most `timeout`
+    before that failure was seen: any other duplicate happened in the steady state."""
+    return [
+        first
+        for first in duplicate_firsts(copies)
+        if not any(
+            at - timeout - slack <= first.timestamp_ms / 1000 <= at + slack for at in failures
+        )
+    ]
 
 
 def extra_copies(copies: dict[str, list[Copy]]) -> int:
