@@ -40,16 +40,19 @@ async def ensure_topics(
             for t in topics
             if t not in existing
         ]
-        # The answer carries one error code per topic and does not raise for them.
-        refused = (
-            refused_topics((await admin.create_topics(missing)).topic_errors) if missing else {}
-        )
+        refused = await _create(admin, missing) if missing else {}
     except (KafkaError, OSError) as exc:
         raise TopicCreationFailed(f"cannot create topics {topics}: {exc!r}") from exc
     finally:
         await admin.close()
     if refused:
         raise TopicCreationFailed("; ".join(f"{t}: {why}" for t, why in sorted(refused.items())))
+
+
+async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> dict[str, str]:
+    # The answer carries one error code per topic and does not raise for them.
+    response = await admin.create_topics(topics)
+    return refused_topics(response.topic_errors)
 
 
 def as_record(message: Any) -> Record:

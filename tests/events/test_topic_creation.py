@@ -4,6 +4,7 @@ stack, whose one broker cannot hold three replicas: the refusal is real."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import httpx
@@ -14,7 +15,7 @@ from auth_api.events.publisher import KafkaPublisher, TopicsRefused
 from auth_api.settings import Settings
 from consumers.kafka import TopicCreationFailed, ensure_topics
 from quizauth_wire.topics import TopicShape
-from tests.conftest import running
+from tests.conftest import drop_test_topics, running
 from tests.ops.support import scrape
 from tests.support.api import register
 from tests.support.polling import eventually
@@ -97,3 +98,22 @@ async def test_a_consumer_does_not_start_on_topics_the_broker_refuses(
     topic = isolation["kafka_topic_prefix"] + "user.registered.dlq"
     with pytest.raises(TopicCreationFailed, match=f"{topic}: error code 38"):
         await ensure_topics(servers.kafka_bootstrap, [topic], 5000, TopicShape(1, 3, 2))
+
+
+@pytest.mark.integration
+async def test_an_existing_topic_is_kept_as_it_is_and_fewer_replicas_are_logged(
+    servers: Servers, isolation: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = isolation["kafka_topic_prefix"] + "user.registered"
+    made_earlier = KafkaPublisher(servers.kafka_bootstrap, 5, TopicShape(1, 1, 1))
+    wants_more = KafkaPublisher(servers.kafka_bootstrap, 5, TopicShape(1, 3, 2))
+    try:
+        await made_earlier.ensure_topics([topic])
+        with caplog.at_level(logging.WARNING, logger="auth_api.events.publisher"):
+            await wants_more.ensure_topics([topic])  # exists: nothing to create or refuse
+    finally:
+        await made_earlier.close()
+        await wants_more.close()
+        await drop_test_topics(servers, isolation["kafka_topic_prefix"])
+    (warning,) = [r.getMessage() for r in caplog.records if topic in r.getMessage()]
+    assert "1 replica(s) per partition, fewer than AUTH_KAFKA_REPLICATION_FACTOR=3" in warning
