@@ -1,5 +1,6 @@
-"""infra/stack for Python tools and tests: the shared stack, private servers on free ports
-in a state directory of their own, and processes stopped by their pid.
+"""infra/stack for Python tools and tests: the shared stack, private servers (and private
+clusters of the clustered topology) on free ports in a state directory of their own,
+and processes stopped by their pid.
 
 Servers start and stop through the infra/stack command, so they belong to no tool or
 test process (an interrupted run leaves no half-owned child) and the command's pid
