@@ -99,6 +99,11 @@ class Container:
     _relay_task: asyncio.Task[None] | None = None
     _mail_task: asyncio.Task[None] | None = None
 
+    @property
+    def topics_status(self) -> str:
+        """The relay's event topics (see OutboxRelay.topics), when this process runs it."""
+        return self.relay.topics if self.settings.outbox_relay else "disabled"
+
     async def start(self) -> None:
         await self.backends.users.setup()
         if self.settings.outbox_relay:
@@ -190,7 +195,7 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
         log.warning("AUTH_KAFKA_BOOTSTRAP is unset: events are recorded but not delivered")
         return UnreachablePublisher()
     return KafkaPublisher(
-        settings.kafka_bootstrap, settings.io_timeout_seconds, settings.kafka_topic_partitions
+        settings.kafka_bootstrap, settings.io_timeout_seconds, settings.topic_shape
     )
 
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from quizauth_wire.topics import TopicShape
+
 # Supplied in development only; refused everywhere else like any placeholder.
 DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105
 
@@ -70,6 +72,12 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
     kafka_topic_partitions: int = Field(
         3, ge=1, description="Partitions of the event topics the relay creates when missing"
+    )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replicas of each partition of the topics it creates (3 in production)"
+    )
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, description="Their min.insync.replicas: copies an event needs before its ack"
     )
     outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
     outbox_max_age_seconds: int = Field(
@@ -346,6 +354,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _valid_topic_shape(self) -> Settings:
+        # Refused here, at startup, rather than by every write once the topics exist.
+        self.topic_shape  # noqa: B018 - built for its validation
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_servers(self) -> Settings:
         # Embedded mode forgets every user, session and revocation on restart, and keeps
         # rate limits per process: never what production means.
@@ -355,6 +369,15 @@ class Settings(BaseSettings):
                 "(embedded mode is for development and tests)"
             )
         return self
+
+    @property
+    def topic_shape(self) -> TopicShape:
+        """How the relay creates a missing event topic; ValueError when impossible."""
+        return TopicShape(
+            partitions=self.kafka_topic_partitions,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
+        )
 
     @property
     def embedded(self) -> bool:

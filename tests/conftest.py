@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
 from auth_api.settings import Settings
-from infra.stack_lib.api import PrivateServer
+from infra.stack_lib.api import PrivateCluster, PrivateServer
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -87,6 +87,20 @@ def private_mail(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
     yield from private_server("mail", servers, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def kafka_cluster(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivateCluster]:
+    """The clustered topology's Kafka, of this module's own on free ports: three KRaft
+    nodes, each broker and controller, internal topics replicated 3 times with 2 in
+    sync. A test may kill and restart its nodes. Started once per module that asks for
+    it (about half a minute); the shared `servers` keep serving MongoDB and Redis."""
+    cluster = PrivateCluster("kafka", tmp_path_factory.mktemp("kafka-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 def new_isolation() -> dict[str, str]:
     """A database, Redis key prefix and topic prefix of their own, as settings fields;
     `drop_test_data` deletes all three."""
@@ -117,6 +131,9 @@ def isolated_settings(**overrides: Any) -> Settings:
         # One partition per topic: hundreds of tests each create their own topics, and a
         # single local broker has a file-descriptor budget.
         "kafka_topic_partitions": 1,
+        # One replica, whatever the environment says: the tests' broker is a single one.
+        "kafka_replication_factor": 1,
+        "kafka_min_insync_replicas": 1,
     }
     values.update(overrides)
     return Settings(**values)
