@@ -36,7 +36,7 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings
+from auth_api.settings import RedisMode, Settings
 from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
@@ -140,15 +140,16 @@ def connected_backends(settings: Settings) -> Backends:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
     )
-    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds)
+    cluster = settings.redis_mode is RedisMode.CLUSTER
+    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
-        revocations=RedisRevocationStore(redis, prefix),
-        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
+        revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
+        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
         publisher=kafka_publisher(settings),
         keys=MongoKeyStore(mongo, settings.mongo_db),
         closers=[mongo.close, redis.aclose],
