@@ -72,7 +72,8 @@ class NativeRedisCluster:
         command = [
             "redis-server", "--port", str(port), "--bind", "127.0.0.1",
             "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
-            "--cluster-node-timeout", "1000", "--dir", str(directory), "--save", "",
+            "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
+            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", str(directory), "--save", "",
             "--appendonly", "no", "--daemonize", "no",
         ]  # fmt: skip
         with (directory / "redis.log").open("ab") as log:
@@ -83,10 +84,19 @@ class NativeRedisCluster:
     def is_ok(self, port: int) -> bool:
         return "cluster_state:ok" in redis_cli(port, "cluster", "info")
 
+    def is_synced(self, port: int) -> bool:
+        """A master, or a replica whose link to its master is up: a replica that never
+        finished its first sync has nothing to take over with."""
+        replication = redis_cli(port, "info", "replication")
+        return "role:master" in replication or "master_link_status:up" in replication
+
     def wait_until_ok(self, timeout: float = READY_TIMEOUT) -> float:
-        """Seconds until every live node says cluster_state:ok."""
+        """Seconds until every live node says cluster_state:ok and every replica is
+        in sync with its master."""
         started = time.monotonic()
-        self._wait(lambda: all(self.is_ok(p) for p in self.live_ports()), timeout)
+        self._wait(
+            lambda: all(self.is_ok(p) and self.is_synced(p) for p in self.live_ports()), timeout
+        )
         return time.monotonic() - started
 
     def live_ports(self) -> list[int]:

@@ -13,7 +13,8 @@ import pytest
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
-from infra.stack_lib.redis_cluster import NativeRedisCluster
+from infra.stack_lib.redis_cluster import NativeRedisCluster, redis_cli
+from quizauth_wire import DenylistLayout
 from tests.conftest import running
 from tests.support.api import assert_problem, bearer, login, register, unique_email
 from tests.support.sessions import logged_in, me_status, refresh
@@ -90,11 +91,13 @@ async def test_a_killed_master_is_a_503_until_its_replica_takes_over(
         _, tokens = await logged_in(first)
         access = str(tokens["access_token"])
         user_id = await user_id_of(second, access)
-        master = redis_cluster.master_of(f"{settings.redis_prefix}valid-after:{{{user_id}}}")
+        master = redis_cluster.master_of(DenylistLayout(settings.redis_prefix).user_key(user_id))
         redis_cluster.kill(master)
         try:
             seen, failover_seconds = await statuses_until_served(second, access)
             print(f"failover: /auth/me served again {failover_seconds:.1f} s after the kill")
+            topology = redis_cli(redis_cluster.live_ports()[0], "cluster", "nodes")
+            assert 200 in seen, f"not served again after 30 s; the cluster says:\n{topology}"
             assert 503 in seen
             assert seen <= {503, 200}
             assert (await first.post("/auth/logout", headers=bearer(access))).status_code == 204
