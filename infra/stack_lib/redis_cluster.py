@@ -73,8 +73,8 @@ class NativeRedisCluster:
             "redis-server", "--port", str(port), "--bind", "127.0.0.1",
             "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
             "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", str(directory), "--save", "",
-            "--appendonly", "no", "--daemonize", "no",
+            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+            "--dir", str(directory), "--save", "", "--appendonly", "no", "--daemonize", "no",
         ]  # fmt: skip
         with (directory / "redis.log").open("ab") as log:
             self.processes[port] = subprocess.Popen(  # noqa: S603 - fixed argument list
