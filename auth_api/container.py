@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.service import AccountService, RateLimits, Slowdown
+from auth_api.errors import DependencyUnavailable
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -89,8 +90,19 @@ class Container:
 
     async def start(self) -> None:
         await self.backends.users.setup()
+        if self.settings.redis_url and self.settings.redis_mode is RedisMode.CLUSTER:
+            await self._learn_cluster_layout()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+
+    async def _learn_cluster_layout(self) -> None:
+        """Ask the cluster for its slots once, before the first requests: the first
+        commands of many concurrent requests on a client that has not yet learned them
+        can trip over each other in redis-py. A cluster out of reach does not stop the
+        start: requests answer 503 until it is back, as with a down server."""
+        with contextlib.suppress(DependencyUnavailable, TimeoutError):
+            async with asyncio.timeout(self.settings.io_timeout_seconds * 2):
+                await self.backends.revocations.ping()
 
     async def close(self) -> None:
         if self._relay_task is not None:

@@ -105,3 +105,16 @@ async def test_a_killed_master_is_a_503_until_its_replica_takes_over(
             assert await me_status(first, access) == 401
         finally:
             redis_cluster.restart(master)
+
+
+async def test_a_fresh_instance_serves_a_burst_of_first_requests(
+    cluster_settings: SettingsFactory,
+) -> None:
+    """The first requests of an instance arrive together: each one's check answers."""
+    settings = cluster_settings()
+    async with running(create_app(settings)) as first:
+        _, tokens = await logged_in(first)
+        access = str(tokens["access_token"])
+        async with running(create_app(settings)) as fresh:
+            statuses = await asyncio.gather(*(me_status(fresh, access) for _ in range(40)))
+    assert set(statuses) == {200}
