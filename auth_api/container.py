@@ -16,6 +16,7 @@ from auth_api.accounts.lifecycle import LifecycleService
 from auth_api.accounts.lifecycle_base import LifecycleDeps, LifecycleLimits
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.service import AccountService, RateLimits, Slowdown
+from auth_api.errors import DependencyUnavailable
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -41,7 +42,7 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings
+from auth_api.settings import RedisMode, Settings
 from auth_api.store.account_ports import AccountStore, MailOutbox
 from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
@@ -106,9 +107,20 @@ class Container:
 
     async def start(self) -> None:
         await self.backends.users.setup()
+        if self.settings.redis_url and self.settings.redis_mode is RedisMode.CLUSTER:
+            await self._learn_cluster_layout()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
             self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
+
+    async def _learn_cluster_layout(self) -> None:
+        """Ask the cluster for its slots once, before the first requests: the first
+        commands of many concurrent requests on a client that has not yet learned them
+        can trip over each other in redis-py. A cluster out of reach does not stop the
+        start: requests answer 503 until it is back, as with a down server."""
+        with contextlib.suppress(DependencyUnavailable, TimeoutError):
+            async with asyncio.timeout(self.settings.io_timeout_seconds * 2):
+                await self.backends.revocations.ping()
 
     async def close(self) -> None:
         if self._relay_task is not None:
@@ -173,15 +185,16 @@ def connected_backends(settings: Settings) -> Backends:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
     )
-    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds)
+    cluster = settings.redis_mode is RedisMode.CLUSTER
+    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
-        revocations=RedisRevocationStore(redis, prefix),
-        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
+        revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
+        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
         publisher=kafka_publisher(settings),
         keys=MongoKeyStore(mongo, settings.mongo_db),
         accounts=store,

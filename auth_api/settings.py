@@ -32,6 +32,13 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_BYTES = 32
+
+
+class RedisMode(StrEnum):
+    STANDALONE = "standalone"
+    CLUSTER = "cluster"
+
+
 # scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
 EXACT_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
@@ -68,6 +75,11 @@ class Settings(BaseSettings):
     mongo_db: str = Field("auth", description="MongoDB database name")
     redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
+    redis_mode: RedisMode = Field(
+        RedisMode.STANDALONE,
+        description="standalone (one server) or cluster (AUTH_REDIS_URL lists seed nodes,"
+        " comma-separated)",
+    )
     kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
     kafka_topic_partitions: int = Field(

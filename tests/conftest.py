@@ -20,11 +20,14 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
+from auth_api.security.redis_stores import connect_cluster
 from auth_api.settings import Settings
 from infra.stack_lib.api import PrivateCluster, PrivateServer
+from infra.stack_lib.redis_cluster import NODES, NativeRedisCluster
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -99,6 +102,27 @@ def kafka_cluster(
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRedisCluster]:
+    """A native Redis Cluster (3 masters, 1 replica each), started once per session and
+    only when a test asks for it. Its nodes take AUTH_STACK_REDIS_CLUSTER_PORT (default
+    7000) and the five ports after it. It keeps nothing on disk: no key cleanup needed."""
+    first = int(os.environ.get("AUTH_STACK_REDIS_CLUSTER_PORT", "7000"))
+    ports = range(first, first + NODES)
+    cluster = NativeRedisCluster(tmp_path_factory.mktemp("redis-cluster"), ports)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def cluster_client(redis_cluster: NativeRedisCluster) -> AsyncIterator[RedisCluster]:
+    client = connect_cluster(redis_cluster.url, timeout_seconds=2.0)
+    await client.initialize()
+    yield client
+    await client.aclose()
 
 
 def new_isolation() -> dict[str, str]:

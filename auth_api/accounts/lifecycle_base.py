@@ -110,10 +110,10 @@ class LifecycleFlows:
         )
         return tokens_revoked_event(user_id, valid_after, reason, now)
 
-    async def _deny_sessions(self, session_ids: list[str]) -> None:
+    async def _deny_sessions(self, user_id: str, session_ids: list[str]) -> None:
         if session_ids:
             ttl = self._deps.codec.denial_seconds()
-            await self._deps.revocations.revoke_sessions(session_ids, ttl)
+            await self._deps.revocations.revoke_sessions(user_id, session_ids, ttl)
 
     def _notice(self, kind: MailKind, now: datetime, to: str | None = None) -> PendingMail:
         return PendingMail.create(kind, to, now, now + NOTICE_LIFETIME)

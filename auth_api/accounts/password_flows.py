@@ -85,7 +85,7 @@ class PasswordFlows(LifecycleFlows):
             for s in (record.user.sessions.values() if record else [])
             if s.revoked_at is None and s.id != claims.session_id
         ]
-        await self._deny_sessions(others)  # before they end: see SessionService
+        await self._deny_sessions(user.id, others)  # before they end: see SessionService
 
         def decide(state: AccountState) -> AccountChange | None:
             sessions, revoked = ended_sessions(
@@ -105,4 +105,4 @@ class PasswordFlows(LifecycleFlows):
         change = await self._change(user.id, decide)
         # A session opened between the read and the write: denied now, late but not never.
         late = [s.id for s in (change.ended_sessions if change else []) if s.id not in others]
-        await self._deny_sessions(late)
+        await self._deny_sessions(user.id, late)
