@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from auth_api.api.accounts import router as accounts_router
 from auth_api.api.admin import router as admin_router
 from auth_api.api.health import router as health_router
+from auth_api.api.lifecycle import router as lifecycle_router
 from auth_api.api.metrics import router as metrics_router
 from auth_api.api.metrics_server import serving_metrics
 from auth_api.api.sessions import router as sessions_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, headers=app.state.security_headers)
     app.include_router(accounts_router)
     app.include_router(sessions_router)
+    app.include_router(lifecycle_router)
     app.include_router(tokens_router)
     app.include_router(admin_router)
     app.include_router(health_router)

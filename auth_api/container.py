@@ -12,9 +12,12 @@ from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 
+from auth_api.accounts.lifecycle import LifecycleService
+from auth_api.accounts.lifecycle_base import LifecycleDeps, LifecycleLimits
 from auth_api.accounts.profile_cache import ProfileCache
 from auth_api.accounts.service import AccountService, RateLimits, Slowdown
 from auth_api.admin.service import AdminService, AdminStores
+from auth_api.errors import DependencyUnavailable
 from auth_api.events.publisher import (
     EventPublisher,
     KafkaPublisher,
@@ -23,6 +26,9 @@ from auth_api.events.publisher import (
 )
 from auth_api.events.relay import OutboxRelay, RelayTuning
 from auth_api.health.service import BacklogGauge
+from auth_api.mail.mailer import Mailer
+from auth_api.mail.relay import MailRelay
+from auth_api.mail.wiring import build_mail_relay, build_mailer, mail_tokens
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.roles import RoleCatalog
 from auth_api.model.session import SessionPolicy
@@ -38,7 +44,8 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import Settings
+from auth_api.settings import RedisMode, Settings
+from auth_api.store.account_ports import AccountStore, MailOutbox
 from auth_api.store.admin_ports import AdminStore
 from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
 from auth_api.store.memory import MemoryUserStore
@@ -65,6 +72,8 @@ class Backends:
     publisher: EventPublisher
     admin: AdminStore
     keys: KeyStore
+    accounts: AccountStore
+    mail_outbox: MailOutbox
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close_connections(self) -> None:
@@ -80,6 +89,7 @@ class Services:
     codec: AccessTokenCodec
     introspection: IntrospectionGate
     admin: AdminService
+    lifecycle: LifecycleService
     revocation: TokenRevocation
 
 
@@ -92,20 +102,53 @@ class Container:
     services: Services
     relay: OutboxRelay
     backlog: BacklogGauge
+    mail_relay: MailRelay
+    mailer: Mailer
     _relay_task: asyncio.Task[None] | None = None
+    _mail_task: asyncio.Task[None] | None = None
+
+    @property
+    def topics_status(self) -> str:
+        """The relay's event topics (see OutboxRelay.topics), when this process runs it."""
+        return self.relay.topics if self.settings.outbox_relay else "disabled"
 
     async def start(self) -> None:
         await self.backends.users.setup()
+        if self.settings.redis_url and self.settings.redis_mode is RedisMode.CLUSTER:
+            await self._learn_cluster_layout()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+            self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
+
+    async def _learn_cluster_layout(self) -> None:
+        """Ask the cluster for its slots once, before the first requests: the first
+        commands of many concurrent requests on a client that has not yet learned them
+        can trip over each other in redis-py. A cluster out of reach does not stop the
+        start: requests answer 503 until it is back, as with a down server."""
+        with contextlib.suppress(DependencyUnavailable, TimeoutError):
+            async with asyncio.timeout(self.settings.io_timeout_seconds * 2):
+                await self.backends.revocations.ping()
 
     async def close(self) -> None:
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
+        if self._mail_task is not None:
+            await self._stop_mail_relay(self._mail_task)
+        await self.mailer.close()
         await self.backends.publisher.close()
         await self.backends.close_connections()
         self.hasher.close()
         self.strength.close()
+
+    async def _stop_mail_relay(self, task: asyncio.Task[None]) -> None:
+        self.mail_relay.stop()
+        try:
+            async with asyncio.timeout(self.settings.smtp_timeout_seconds):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _stop_relay(self, task: asyncio.Task[None]) -> None:
         # Cancelling mid-publish would leak Kafka connections; ask first, cancel if stuck.
@@ -134,6 +177,8 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
         publisher=MemoryPublisher(),
         admin=MemoryAdminStore(store),
         keys=MemoryKeyStore(),
+        accounts=store,
+        mail_outbox=store,
     )
 
 
@@ -148,18 +193,21 @@ def connected_backends(settings: Settings) -> Backends:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
     )
-    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds)
+    cluster = settings.redis_mode is RedisMode.CLUSTER
+    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
-        revocations=RedisRevocationStore(redis, prefix),
-        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix)),
+        revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
+        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
         publisher=kafka_publisher(settings),
         admin=MongoAdminStore(store, mongo, settings.mongo_db),
         keys=MongoKeyStore(mongo, settings.mongo_db),
+        accounts=store,
+        mail_outbox=store,
         closers=[mongo.close, redis.aclose],
     )
 
@@ -169,7 +217,7 @@ def kafka_publisher(settings: Settings) -> EventPublisher:
         log.warning("AUTH_KAFKA_BOOTSTRAP is unset: events are recorded but not delivered")
         return UnreachablePublisher()
     return KafkaPublisher(
-        settings.kafka_bootstrap, settings.io_timeout_seconds, settings.kafka_topic_partitions
+        settings.kafka_bootstrap, settings.io_timeout_seconds, settings.topic_shape
     )
 
 
@@ -210,6 +258,7 @@ def rate_limits(settings: Settings) -> RateLimits:
             step_seconds=settings.login_delay_step_seconds,
             max_seconds=settings.login_delay_max_seconds,
         ),
+        require_verified_email=settings.require_verified_email,
     )
 
 
@@ -253,6 +302,9 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
         on_event_recorded=event_recorded,
         clock=clock,
     )
+    mailer = build_mailer(settings)
+    one_time = mail_tokens(signing.rotation_key)
+    mail_relay = build_mail_relay(settings, backends.mail_outbox, mailer, one_time, clock)
     profiles = ProfileCache(settings.profile_cache_seconds)
     accounts = AccountService(
         backends.users,
@@ -264,6 +316,25 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
         profiles=profiles,
         clock=clock,
         strength=strength,
+        mail_tokens=one_time,
+        on_mail_recorded=mail_relay.notify,
+    )
+    lifecycle = LifecycleService(
+        LifecycleDeps(
+            accounts=accounts,
+            users=backends.users,
+            store=backends.accounts,
+            hasher=hasher,
+            limiter=backends.limiter,
+            limits=lifecycle_limits(settings),
+            revocations=backends.revocations,
+            codec=codec,
+            tokens=one_time,
+            profiles=profiles,
+            on_event_recorded=event_recorded,
+            on_mail_recorded=mail_relay.notify,
+            clock=clock,
+        )
     )
     authenticator = Authenticator(codec, backends.revocations)
     services = Services(
@@ -279,8 +350,20 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
         ),
         admin=build_admin(settings, backends, sessions, codec, profiles, event_recorded, clock),
         revocation=TokenRevocation(sessions, authenticator),
+        lifecycle=lifecycle,
     )
-    return Container(settings, backends, hasher, strength, services, relay, backlog)
+    return Container(
+        settings, backends, hasher, strength, services, relay, backlog, mail_relay, mailer
+    )
+
+
+def lifecycle_limits(settings: Settings) -> LifecycleLimits:
+    return LifecycleLimits(
+        account=settings.account_action_limit,
+        ip=settings.account_action_ip_limit,
+        mail=settings.account_mail_limit,
+        window_seconds=settings.account_action_window_seconds,
+    )
 
 
 def build_admin(

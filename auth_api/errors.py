@@ -118,6 +118,28 @@ class LastAdmin(AuthServiceError):
         super().__init__("This would leave no active admin. Make another user an admin first.")
 
 
+class InvalidToken(AuthServiceError):
+    status, code, title = 400, "INVALID_TOKEN", "Invalid token"
+
+    def __init__(self) -> None:
+        # One message for malformed, unknown, expired and used tokens alike.
+        super().__init__("This link is invalid, expired or already used. Ask for a new one.")
+
+
+class EmailNotVerified(AuthServiceError):
+    status, code, title = 403, "EMAIL_NOT_VERIFIED", "Email not verified"
+
+    def __init__(self) -> None:
+        super().__init__("Confirm your email address first: follow the link in the mail.")
+
+
+class EmailAlreadyVerified(AuthServiceError):
+    status, code, title = 409, "EMAIL_ALREADY_VERIFIED", "Email already verified"
+
+    def __init__(self) -> None:
+        super().__init__("This address is already verified.")
+
+
 class EmailAlreadyRegistered(AuthServiceError):
     status, code, title = 409, "EMAIL_ALREADY_REGISTERED", "Email already registered"
 

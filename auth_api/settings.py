@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from quizauth_wire import MAX_ROLE_LENGTH, is_role_name, is_scope_token
+from quizauth_wire.topics import TopicShape
 
 # Supplied in development only; refused everywhere else like any placeholder.
 DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me-0000"  # noqa: S105
@@ -32,6 +33,13 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_BYTES = 32
+
+
+class RedisMode(StrEnum):
+    STANDALONE = "standalone"
+    CLUSTER = "cluster"
+
+
 # scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
 EXACT_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
@@ -89,10 +97,21 @@ class Settings(BaseSettings):
     mongo_db: str = Field("auth", description="MongoDB database name")
     redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
+    redis_mode: RedisMode = Field(
+        RedisMode.STANDALONE,
+        description="standalone (one server) or cluster (AUTH_REDIS_URL lists seed nodes,"
+        " comma-separated)",
+    )
     kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
     kafka_topic_partitions: int = Field(
         3, ge=1, description="Partitions of the event topics the relay creates when missing"
+    )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replicas of each partition of the topics it creates (3 in production)"
+    )
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, description="Their min.insync.replicas: copies an event needs before its ack"
     )
     outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
     outbox_max_age_seconds: int = Field(
@@ -124,7 +143,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="Where clients reach the service (https://auth.example): the base of "
-        "the discovery document's URLs. Unset: each request's own scheme and host",
+        "the discovery document's URLs and of the links in mails. Unset: each request's "
+        "own scheme and host, and http://127.0.0.1:8000 in mails",
     )
     access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
@@ -260,6 +280,40 @@ class Settings(BaseSettings):
         16384, ge=4096, description="Largest accepted request line and headers (431 beyond)"
     )
 
+    # --- Mail and the account lifecycle (README, "Account lifecycle") -----------------
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="SMTP server for mails: smtp://[user:pass@]host[:port], smtp+starttls:// "
+        "or smtps://; unset: mails wait (in development and embedded mode: kept in memory "
+        "and logged)",
+    )
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one SMTP delivery")
+    mail_from: str = Field(
+        "quizauth <no-reply@localhost>", description="The From header of every mail"
+    )
+    mail_service_name: str = Field("quizauth", description="The name mails give the service")
+    require_verified_email: bool = Field(
+        False, description="Refuse login (403 EMAIL_NOT_VERIFIED) until the address is verified"
+    )
+    account_action_limit: int = Field(
+        10,
+        ge=1,
+        description="Attempts per account per window at each lifecycle endpoint (verify, "
+        "reset, change password or email, delete, export)",
+    )
+    account_action_ip_limit: int = Field(
+        100, ge=1, description="Attempts per client address (IPv6: /64) per window at each"
+    )
+    account_mail_limit: int = Field(
+        3,
+        ge=1,
+        description="Mails an account may ask for per window (verification resend, password "
+        "reset, email change), each kind on its own",
+    )
+    account_action_window_seconds: int = Field(
+        3600, ge=1, description="Window of the lifecycle endpoints' limits"
+    )
+
     @field_validator(
         "trusted_proxies", "introspection_clients", "web_origins", "cors_origins", mode="before"
     )
@@ -345,6 +399,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _valid_topic_shape(self) -> Settings:
+        # Refused here, at startup, rather than by every write once the topics exist.
+        self.topic_shape  # noqa: B018 - built for its validation
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_servers(self) -> Settings:
         # Embedded mode forgets every user, session and revocation on restart, and keeps
         # rate limits per process: never what production means.
@@ -354,6 +414,15 @@ class Settings(BaseSettings):
                 "(embedded mode is for development and tests)"
             )
         return self
+
+    @property
+    def topic_shape(self) -> TopicShape:
+        """How the relay creates a missing event topic; ValueError when impossible."""
+        return TopicShape(
+            partitions=self.kafka_topic_partitions,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
+        )
 
     @property
     def embedded(self) -> bool:

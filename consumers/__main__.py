@@ -70,7 +70,9 @@ async def run_quiz_profiles(settings: ConsumerSettings, args: argparse.Namespace
             retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             poll_timeout_seconds=settings.consumer_poll_timeout_seconds,
         )
-        kafka = KafkaTransport(settings.kafka_bootstrap, settings.io_timeout_seconds)
+        kafka = KafkaTransport(
+            settings.kafka_bootstrap, settings.io_timeout_seconds, settings.topic_shape
+        )
         handlers = QuizProfiles(database[COLLECTION]).handlers()
         runner = ConsumerRunner(config, handlers, processed, kafka)
         if args.metrics_port is not None:

@@ -10,39 +10,49 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import (
-    CommitFailedError,
-    IllegalStateError,
-    KafkaError,
-    TopicAlreadyExistsError,
-)
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from consumers.dead_letters import dlq_topic
 from consumers.transport import CommitFailed, Headers, Partition, PartitionsRevoked, Record
+from quizauth_wire.topics import TopicShape, refused_topics
 
 log = logging.getLogger(__name__)
 
-# The auth service creates its topics with 3 partitions; missing ones are made alike.
-PARTITIONS = 3
+
+class TopicCreationFailed(Exception):
+    """Kafka could not be asked, or refused to create a topic the consumer reads or
+    dead-letters to. The consumer does not start: a dead-letter topic the broker made
+    on first use would have the broker's default replication, not the configured one."""
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], timeout_ms: int) -> None:
-    """Create the missing topics. A consumer subscribed to a topic that does not exist
-    yet would only notice it at its next metadata refresh."""
+async def ensure_topics(
+    bootstrap: str, topics: list[str], timeout_ms: int, shape: TopicShape
+) -> None:
+    """Create the missing topics in `shape`, as the auth service does. A consumer
+    subscribed to a topic that does not exist yet would only notice it at its next
+    metadata refresh."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, PARTITIONS, 1) for t in topics if t not in existing]
-        if missing:
-            await admin.create_topics(missing)
-    except TopicAlreadyExistsError:
-        pass  # someone else created it in between
-    except KafkaError as exc:
-        # Not fatal: the topics may exist, or be created by the broker on first use.
-        log.warning("could not create topics %s: %r", topics, exc)
+        missing = [
+            NewTopic(t, shape.partitions, shape.replication_factor, topic_configs=shape.configs)
+            for t in topics
+            if t not in existing
+        ]
+        refused = await _create(admin, missing) if missing else {}
+    except (KafkaError, OSError) as exc:
+        raise TopicCreationFailed(f"cannot create topics {topics}: {exc!r}") from exc
     finally:
         await admin.close()
+    if refused:
+        raise TopicCreationFailed("; ".join(f"{t}: {why}" for t, why in sorted(refused.items())))
+
+
+async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> dict[str, str]:
+    # The answer carries one error code per topic and does not raise for them.
+    response = await admin.create_topics(topics)
+    return refused_topics(response.topic_errors)
 
 
 def as_record(message: Any) -> Record:
@@ -61,11 +71,17 @@ class KafkaRecordSource:
     """A member of the consumer group, committing by hand only."""
 
     def __init__(
-        self, bootstrap: str, topics: Sequence[str], group_id: str, timeout_ms: int
+        self,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        timeout_ms: int,
+        shape: TopicShape,
     ) -> None:
         self._bootstrap = bootstrap
         self._topics = list(topics)
         self._timeout_ms = timeout_ms
+        self._shape = shape
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -80,7 +96,7 @@ class KafkaRecordSource:
         # The dead-letter topics too, in the same round trip: a letter must not wait
         # for the broker to create its topic.
         topics = [*self._topics, *map(dlq_topic, self._topics)]
-        await ensure_topics(self._bootstrap, topics, self._timeout_ms)
+        await ensure_topics(self._bootstrap, topics, self._timeout_ms, self._shape)
         await self._consumer.start()
 
     async def stop(self) -> None:
@@ -141,14 +157,18 @@ class KafkaDeadLetterSink:
 
 
 class KafkaTransport:
-    """The runner on a Kafka cluster; `io_timeout_seconds` bounds each broker request."""
+    """The runner on a Kafka cluster; `io_timeout_seconds` bounds each broker request,
+    and missing topics are created in `shape`."""
 
-    def __init__(self, bootstrap: str, io_timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, bootstrap: str, io_timeout_seconds: float = 5.0, shape: TopicShape | None = None
+    ) -> None:
         self._bootstrap = bootstrap
         self._timeout_ms = int(io_timeout_seconds * 1000)
+        self._shape = shape or TopicShape()
 
     def source(self, topics: Sequence[str], group_id: str) -> KafkaRecordSource:
-        return KafkaRecordSource(self._bootstrap, topics, group_id, self._timeout_ms)
+        return KafkaRecordSource(self._bootstrap, topics, group_id, self._timeout_ms, self._shape)
 
     def dead_letters(self) -> KafkaDeadLetterSink:
         return KafkaDeadLetterSink(self._bootstrap, self._timeout_ms)

@@ -13,15 +13,21 @@ the second time:
 - user.roles_changed sets the roles the event carries, and when they changed, only if
   the stored change is older: a redelivered earlier change does not undo a later one.
 
+user.deleted erases the profile: it becomes a tombstone holding only the user id and
+the time, so that a registration, login or role change of that user delivered late
+(another topic, another order) cannot bring the profile back. user.email_changed
+updates the address of an existing profile.
+
 It assumes no ordering between event types: they travel on different topics, so a login
 or a role change can arrive before the registration, and any of them creates the profile.
 Only single-document operators that behave the same on MongoDB and the stack's
 mongo-java-server are used ($set, $setOnInsert with upsert, $inc, $max, $push, $pop,
-$ne on an array, $or of $exists and $lt).
+$ne on an array, $exists, replace with upsert, $or of $exists and $lt).
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +41,8 @@ from quizauth_wire import EventType
 Document = dict[str, Any]
 RECENT_LOGINS = 16
 COLLECTION = "player_profiles"
+# Profiles that are not tombstones of deleted users.
+LIVE: Document = {"deleted_at": {"$exists": False}}
 
 
 class QuizProfiles:
@@ -45,8 +53,24 @@ class QuizProfiles:
         return {
             EventType.USER_REGISTERED: self.on_registered,
             EventType.USER_LOGGED_IN: self.on_logged_in,
+            EventType.USER_EMAIL_CHANGED: self.on_email_changed,
+            EventType.USER_DELETED: self.on_deleted,
             EventType.USER_ROLES_CHANGED: self.on_roles_changed,
         }
+
+    async def on_deleted(self, event: AuthEvent) -> None:
+        """Erase the profile: replaced whole by a tombstone without personal data.
+        Repeating it writes the same tombstone again."""
+        user_id = event.data["user_id"]
+        tombstone = {"_id": user_id, "deleted_at": parse_time(event.data["deleted_at"])}
+        await self._profiles.replace_one({"_id": user_id}, tombstone, upsert=True)
+
+    async def on_email_changed(self, event: AuthEvent) -> None:
+        data = event.data
+        await self._profiles.update_one(
+            {"_id": data["user_id"], **LIVE},
+            {"$set": {"email": data["new_email"], "updated_at": datetime.now(UTC)}},
+        )
 
     async def on_registered(self, event: AuthEvent) -> None:
         data = event.data
@@ -79,7 +103,7 @@ class QuizProfiles:
             },
         )
         counted = await self._profiles.update_one(
-            {"_id": user_id, "recent_login_ids": {"$ne": event.id}},
+            {"_id": user_id, "recent_login_ids": {"$ne": event.id}, **LIVE},
             {
                 "$inc": {"login_count": 1},
                 "$max": {"last_login_at": parse_time(data["logged_in_at"])},
@@ -102,7 +126,7 @@ class QuizProfiles:
             {"roles_changed_at": {"$lt": changed_at}},
         ]
         await self._profiles.update_one(
-            {"_id": user_id, "$or": not_newer},
+            {"_id": user_id, **LIVE, "$or": not_newer},
             {
                 "$set": {
                     "roles": data["new_roles"],
@@ -121,11 +145,15 @@ class QuizProfiles:
         )
 
     async def _upsert(self, user_id: str, update: Document) -> None:
+        """Insert or update the profile, unless it is a tombstone: then the filter
+        matches nothing and the insert meets the tombstone's id, which ends it."""
         try:
-            await self._profiles.update_one({"_id": user_id}, update, upsert=True)
+            await self._profiles.update_one({"_id": user_id, **LIVE}, update, upsert=True)
         except DuplicateKeyError:
-            # Two first events of one user raced to insert; the loser is now an update.
-            await self._profiles.update_one({"_id": user_id}, update, upsert=True)
+            # Two first events of one user raced to insert (the loser is now an update),
+            # or the user was deleted (the retry meets the tombstone again: nothing to do).
+            with contextlib.suppress(DuplicateKeyError):
+                await self._profiles.update_one({"_id": user_id, **LIVE}, update, upsert=True)
 
     @staticmethod
     def _new_profile() -> Document:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quizauth_wire.topics import TopicShape
 
 
 class ConsumerSettings(BaseSettings):
@@ -13,6 +15,15 @@ class ConsumerSettings(BaseSettings):
         "127.0.0.1:9092", description="Kafka bootstrap servers (host:port,...)"
     )
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
+    kafka_topic_partitions: int = Field(
+        3, ge=1, description="Partitions of a topic it creates when missing (as the API's)"
+    )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replicas of a topic it creates when missing (as the API's)"
+    )
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, description="min.insync.replicas of a topic it creates (as the API's)"
+    )
     mongo_url: str = Field("mongodb://127.0.0.1:27017", description="The consumer's MongoDB")
     consumer_mongo_db: str = Field("quiz", description="Database of the consumer's collections")
     consumer_group: str | None = Field(
@@ -34,3 +45,17 @@ class ConsumerSettings(BaseSettings):
         3600, gt=0, description="How often handled event ids older than that are removed"
     )
     io_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of MongoDB and Kafka calls")
+
+    @model_validator(mode="after")
+    def _valid_topic_shape(self) -> ConsumerSettings:
+        self.topic_shape  # noqa: B018 - built for its validation
+        return self
+
+    @property
+    def topic_shape(self) -> TopicShape:
+        """How a missing event or dead-letter topic is created; ValueError if impossible."""
+        return TopicShape(
+            partitions=self.kafka_topic_partitions,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
+        )

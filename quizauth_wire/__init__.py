@@ -28,6 +28,8 @@ from enum import StrEnum
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 ACCESS_TOKEN_TYP_HEADER = "at+jwt"  # noqa: S105 - RFC 9068 media type, not a secret
+# OpenID Connect's claim name; absent from tokens of earlier releases (read as false).
+EMAIL_VERIFIED_CLAIM = "email_verified"
 REQUIRED_CLAIMS: tuple[str, ...] = ("sub", "jti", "sid", "iat", "exp", "iss", "aud", "token_type")
 
 # --- Roles and scopes ----------------------------------------------------------------
@@ -128,30 +130,54 @@ DEFAULT_REDIS_PREFIX = "auth:"
 class DenylistLayout:
     """Where revocations live, under one prefix (AUTH_REDIS_PREFIX):
 
-    revoked:<jti>              "1": this access token is dead
-    revoked-session:<sid>      "1": every access token of this session is dead
-    valid-after:<user id>      whole seconds since epoch: the user's tokens issued
-                               earlier are dead (see `valid_after_value`)
+    revoked:{<user id>}:<jti>              "1": this access token is dead
+    revoked-session:{<user id>}:<sid>      "1": every access token of this session is dead
+    valid-after:{<user id>}                whole seconds since epoch: the user's tokens
+                                           issued earlier are dead (see `valid_after_value`)
+
+    The braces are Redis Cluster's hash tag: the three keys one check reads share the
+    user's slot, so one MGET reads them on a cluster as on a single server.
 
     Each key outlives the newest token it can deny: that token's expiry plus the leeway
     the auth service grants past it (AUTH_JWT_LEEWAY_SECONDS). A verifier must grant no
     more leeway than that, or a revoked token comes back to life in the difference.
+
+    Releases before the hash tags wrote `revoked:<jti>`, `revoked-session:<sid>` and
+    `valid-after:<user id>` (`legacy_keys_for`). Readers on a single server read those
+    too, in the same MGET, so a token revoked before an upgrade stays revoked until it
+    expires; see README, "Redis Cluster".
     """
 
     prefix: str = DEFAULT_REDIS_PREFIX
 
-    def token_key(self, jti: str) -> str:
-        return f"{self.prefix}revoked:{jti}"
+    def token_key(self, jti: str, user_id: str) -> str:
+        return f"{self.prefix}revoked:{{{user_id}}}:{jti}"
 
-    def session_key(self, session_id: str) -> str:
-        return f"{self.prefix}revoked-session:{session_id}"
+    def session_key(self, session_id: str, user_id: str) -> str:
+        return f"{self.prefix}revoked-session:{{{user_id}}}:{session_id}"
 
     def user_key(self, user_id: str) -> str:
-        return f"{self.prefix}valid-after:{user_id}"
+        return f"{self.prefix}valid-after:{{{user_id}}}"
 
     def keys_for(self, jti: str, user_id: str, session_id: str) -> list[str]:
         """The keys one check reads, in the order `is_denied` expects their values."""
-        return [self.token_key(jti), self.session_key(session_id), self.user_key(user_id)]
+        return [
+            self.token_key(jti, user_id),
+            self.session_key(session_id, user_id),
+            self.user_key(user_id),
+        ]
+
+    def legacy_keys_for(self, jti: str, user_id: str, session_id: str) -> list[str]:
+        """The same three keys as releases before the hash tags wrote them."""
+        return [
+            f"{self.prefix}revoked:{jti}",
+            f"{self.prefix}revoked-session:{session_id}",
+            f"{self.prefix}valid-after:{user_id}",
+        ]
+
+    def read_patterns(self) -> list[str]:
+        """Key patterns a reader needs (a Redis ACL's %R~ rules): both layouts."""
+        return [f"{self.prefix}{name}:*" for name in ("revoked", "revoked-session", "valid-after")]
 
 
 def valid_after_value(revoked_at: float) -> int:
@@ -177,6 +203,13 @@ def is_denied(values: Sequence[bytes | str | None], issued_at: int) -> bool:
     return cutoff is None or issued_at < cutoff
 
 
+def is_denied_by_any(values: Sequence[bytes | str | None], issued_at: int) -> bool:
+    """`is_denied` on each consecutive triple of values (e.g. the new keys' values, then
+    the legacy keys'): denied when any triple denies."""
+    triples = [values[i : i + 3] for i in range(0, len(values), 3)]
+    return any(is_denied(triple, issued_at) for triple in triples)
+
+
 def _seconds(value: bytes | str) -> Decimal | None:
     """Seconds since epoch, as written: whole today; a decimal fraction is read exactly
     too, so that a later writer may store sub-second cut-offs once every reader has this."""
@@ -199,6 +232,11 @@ class EventType(StrEnum):
     # Every access token of the user issued before `valid_after` is dead (logout-all,
     # a logout-all by an admin, a role change, a disable).
     USER_TOKENS_REVOKED = "user.tokens_revoked"
+    USER_EMAIL_VERIFIED = "user.email_verified"
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event type
+    USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an event type
+    USER_EMAIL_CHANGED = "user.email_changed"
+    USER_DELETED = "user.deleted"
     USER_ROLES_CHANGED = "user.roles_changed"
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
@@ -214,6 +252,9 @@ class RevocationReason(StrEnum):
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
     EVICTED = "evicted"  # a login beyond the per-user session cap ended the oldest
     REVOKED = "revoked"  # its refresh token was revoked (RFC 7009, POST /auth/revoke)
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - the other sessions ended
+    ACCOUNT_DELETED = "account_deleted"
     ACCOUNT_DISABLED = "account_disabled"  # an admin disabled the account
     ENDED_BY_ADMIN = "ended_by_admin"  # an admin logged the user out everywhere
     ROLES_CHANGED = "roles_changed"  # an admin changed the user's roles (tokens only)

@@ -20,11 +20,14 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from auth_api.app import create_app
 from auth_api.observability import json_log_handler
+from auth_api.security.redis_stores import connect_cluster
 from auth_api.settings import Settings
-from infra.stack_lib.api import PrivateServer
+from infra.stack_lib.api import PrivateCluster, PrivateServer
+from infra.stack_lib.redis_cluster import NODES, NativeRedisCluster
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -81,6 +84,47 @@ def private_kafka(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
     yield from private_server("kafka", servers, tmp_path)
 
 
+@pytest.fixture
+def private_mail(servers: Servers, tmp_path: Path) -> Iterator[PrivateServer]:
+    """A mail catcher of the test's own: `url` is its SMTP URL, `mail_api` its API."""
+    yield from private_server("mail", servers, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivateCluster]:
+    """The clustered topology's Kafka, of this module's own on free ports: three KRaft
+    nodes, each broker and controller, internal topics replicated 3 times with 2 in
+    sync. A test may kill and restart its nodes. Started once per module that asks for
+    it (about half a minute); the shared `servers` keep serving MongoDB and Redis."""
+    cluster = PrivateCluster("kafka", tmp_path_factory.mktemp("kafka-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRedisCluster]:
+    """A native Redis Cluster (3 masters, 1 replica each), started once per session and
+    only when a test asks for it. Its nodes take AUTH_STACK_REDIS_CLUSTER_PORT (default
+    7000) and the five ports after it. It keeps nothing on disk: no key cleanup needed."""
+    first = int(os.environ.get("AUTH_STACK_REDIS_CLUSTER_PORT", "7000"))
+    ports = range(first, first + NODES)
+    cluster = NativeRedisCluster(tmp_path_factory.mktemp("redis-cluster"), ports)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def cluster_client(redis_cluster: NativeRedisCluster) -> AsyncIterator[RedisCluster]:
+    client = connect_cluster(redis_cluster.url, timeout_seconds=2.0)
+    await client.initialize()
+    yield client
+    await client.aclose()
+
+
 def new_isolation() -> dict[str, str]:
     """A database, Redis key prefix and topic prefix of their own, as settings fields;
     `drop_test_data` deletes all three."""
@@ -107,9 +151,13 @@ def isolated_settings(**overrides: Any) -> Settings:
         "mongo_url": None,
         "redis_url": None,
         "kafka_bootstrap": None,
+        "smtp_url": None,
         # One partition per topic: hundreds of tests each create their own topics, and a
         # single local broker has a file-descriptor budget.
         "kafka_topic_partitions": 1,
+        # One replica, whatever the environment says: the tests' broker is a single one.
+        "kafka_replication_factor": 1,
+        "kafka_min_insync_replicas": 1,
     }
     values.update(overrides)
     return Settings(**values)

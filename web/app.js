@@ -1,5 +1,6 @@
 // The page: wires the forms and views to the API client and the token manager.
 
+import { handleLink, renderAccount, wireAccount } from "./account.js";
 import { hideAdmin, showAdmin, wireAdmin } from "./admin.js";
 import { ApiError, NetworkError, request } from "./api.js";
 import {
@@ -118,6 +119,7 @@ function resetForms() {
 async function enterProfile() {
   const user = await session.authed("/auth/me");
   renderProfile(user);
+  renderAccount(user);
   resetForms(); // no password stays in the page once signed in
   showView("profile-view", "profile-title");
   loadSessions();
@@ -251,12 +253,14 @@ function wire() {
   byId("logout-others").addEventListener("click", onLogOutOthers);
   wireAdmin();
   session.whenSessionEnds((message) => showLogin(message, "warning"));
+  wireAccount({ showLogin, enterProfile });
 }
 
 async function boot() {
   wire();
   // The forms appear once the rules are known, so the first keystroke is judged right.
   const rulesLoaded = loadPasswordPolicy().then(updatePasswordHint);
+  if (await handleLink()) return; // a reset link: its form, signed in or not
   try {
     if (await session.restore()) {
       await enterProfile();

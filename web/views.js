@@ -1,7 +1,14 @@
 // What the page shows. Everything that came from the server is set with textContent (or
 // as an attribute value), never parsed as HTML: a display name is text, whatever it holds.
 
-const VIEWS = ["loading-view", "login-view", "register-view", "profile-view"];
+const VIEWS = [
+  "loading-view",
+  "login-view",
+  "register-view",
+  "forgot-view",
+  "reset-view",
+  "profile-view",
+];
 const byId = (id) => document.getElementById(id);
 
 /** Shows one view; `focusOn` (an element id) receives focus, for keyboard and reader users. */

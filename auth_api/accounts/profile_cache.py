@@ -1,9 +1,10 @@
 """A short-lived, bounded, per-process cache of user profiles for /auth/me.
 
-Profiles change only through the admin API (roles, disabled), which drops the entry
-in its own process; every request still checks revocation in Redis, and a disable
-revokes every token at once, so serving a profile up to a few seconds old costs little
-in correctness and saves a MongoDB read on the hottest authenticated path."""
+Profiles change rarely (a verified or changed address; roles or a disable, through the
+admin API), the instance that changes one forgets its entry, and every request still
+checks revocation in Redis (a disable revokes every token at once): another instance
+serving a profile up to a few seconds old costs little in correctness and saves a
+MongoDB read on the hottest authenticated path."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class ProfileCache:
             del self._entries[user_id]
             return None
         return user
+
+    def forget(self, user_id: str) -> None:
+        self._entries.pop(user_id, None)
 
     def put(self, user: User) -> None:
         if self._ttl <= 0:

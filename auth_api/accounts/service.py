@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from auth_api.accounts.emails import login_key, new_account_email
 from auth_api.accounts.profile_cache import ProfileCache
+from auth_api.accounts.welcome import welcome
 from auth_api.errors import (
     AccountDisabled,
+    EmailNotVerified,
     FieldProblem,
     InvalidCredentials,
     InvalidInput,
@@ -22,6 +24,7 @@ from auth_api.errors import (
 )
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.events import EventType, PendingEvent
+from auth_api.model.one_time_tokens import OneTimeTokens
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import PasswordHasher
 from auth_api.passwords.policy import password_problems
@@ -61,6 +64,7 @@ class RateLimits:
     register_global: int
     register_window_seconds: int
     login_slowdown: Slowdown
+    require_verified_email: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,13 @@ class AccountService:
         strength: StrengthChecker,
         clock: Clock = SYSTEM_CLOCK,
         sleep: Sleep = asyncio.sleep,
+        mail_tokens: OneTimeTokens | None = None,
+        on_mail_recorded: Callable[[str], None] = lambda _user_id: None,
     ) -> None:
         self._clock = clock
+        # With mail tokens, registration records a verification mail with the account.
+        self._mail_tokens = mail_tokens
+        self._on_mail_recorded = on_mail_recorded
         self._sleep = sleep
         self._strength = strength
         self._users = users
@@ -128,8 +137,11 @@ class AccountService:
             user.created_at,
             {**profile(user), "registered_at": user.created_at},
         )
-        await self._users.create(user, event)
+        greeting = welcome(self._mail_tokens, user) if self._mail_tokens else None
+        await self._users.create(user, event, greeting)
         self._on_event_recorded(user.id)
+        if greeting is not None:
+            self._on_mail_recorded(user.id)
         audit.info("register", extra={"audit": "register", "user_id": user.id})
         return user
 
@@ -165,6 +177,10 @@ class AccountService:
             audit.info("login refused", extra={"audit": "login_disabled", "user_id": user.id})
             raise AccountDisabled
         await self._limiter.reset(*(rule.key for rule in rules[1:]))
+        # Only now: an unverified account must not tell a guesser its password was right
+        # any sooner than a verified one would.
+        if self._limits.require_verified_email and not user.email_verified:
+            raise EmailNotVerified
         opened = await self._sessions.open(user, attempt.user_agent)
         now = opened.session.created_at
         event = PendingEvent.create(
@@ -191,6 +207,29 @@ class AccountService:
         self._on_event_recorded(user.id)
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
         return self._sessions.token_pair(user, opened.session, opened.refresh_token, read_at)
+
+    async def check_new_password(self, password: str, user: User) -> None:
+        """Registration's policy, for a password that replaces `user`'s: WeakPassword."""
+        if problems := password_problems(password, user.email_normalized):
+            raise WeakPassword(problems)
+        inputs = personal_words(user.email_normalized, user.display_name)
+        if problems := await self._strength.problems(password, inputs):
+            raise WeakPassword(problems)
+
+    async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
+        """A password asked for again by an authenticated request (change, delete): it
+        counts toward the account's login limits as a login would, and a success resets
+        the account's counts as a login's does."""
+        rules = self._login_rules(user.email_normalized, client_ip)
+        await self._throttle(rules)
+        result = await self._hasher.verify(password, user.password_hash)
+        if not result.valid:
+            audit.info(
+                "password confirmation failed",
+                extra={"audit": "login_failure", "client_ip": client_ip},
+            )
+            raise InvalidCredentials
+        await self._limiter.reset(*(rule.key for rule in rules[1:]))
 
     async def current_user(self, claims: AccessClaims) -> User:
         user = self._profiles.get(claims.user_id)

@@ -210,7 +210,7 @@ class AdminService:
             user = await self._existing(user_id)
         else:
             raise DependencyUnavailable("mongodb")
-        await self._revocations.revoke_sessions(list(user.sessions), self._denial_seconds)
+        await self._revocations.revoke_sessions(user.id, list(user.sessions), self._denial_seconds)
         await self._deny_tokens(user.id, RevocationReason.ACCOUNT_DISABLED)
         self._audit(actor, "disable", user.id)
         return await self._existing(user.id)
@@ -277,7 +277,7 @@ class AdminService:
 
     async def _existing(self, user_id: str) -> User:
         user = await self._stores.sessions.find_with_sessions(user_id)
-        if user is None:
+        if user is None or user.deleted_at is not None:  # a deleted account is gone
             raise UserNotFound
         return user
 

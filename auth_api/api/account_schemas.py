@@ -56,6 +56,7 @@ class UserResponse(BaseModel):
     email: str
     display_name: str
     created_at: datetime
+    email_verified: bool
 
     @classmethod
     def of(cls, user: User) -> UserResponse:
@@ -64,6 +65,7 @@ class UserResponse(BaseModel):
             email=user.email,
             display_name=user.display_name,
             created_at=user.created_at,
+            email_verified=user.email_verified,
         )
 
 

@@ -30,5 +30,6 @@ async def ready(container: ContainerDep) -> JSONResponse:
         backends.revocations,
         container.backlog,
         container.settings.outbox_max_age_seconds,
+        topics=container.topics_status,
     )
     return JSONResponse(readiness.as_dict(), status_code=200 if readiness.ready else 503)

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request, Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    StateSetMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from auth_api.api.deps import ContainerDep
+from auth_api.api.mail_metrics import mail_exposition
 from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
 from auth_api.health.service import BacklogGauge
@@ -42,12 +48,21 @@ async def read_outbox(backlog: BacklogGauge) -> OutboxReading:
     return OutboxReading(True, reading.events, reading.oldest_age_seconds, reading.complete)
 
 
+# The states of the relay's event topics (Container.topics_status), by their first word.
+TOPIC_STATES = ("ok", "pending", "failed", "disabled")
+
+
+def topic_states(status: str) -> dict[str, bool]:
+    return {state: status.startswith(state) for state in TOPIC_STATES}
+
+
 class DeliveryCollector(Collector):
     """One scrape's view of event delivery; built per request, so apps never share it."""
 
-    def __init__(self, outbox: OutboxReading, relay: OutboxRelay) -> None:
+    def __init__(self, outbox: OutboxReading, relay: OutboxRelay, topics: str) -> None:
         self._outbox = outbox
         self._relay = relay
+        self._topics = topics
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -83,11 +98,17 @@ class DeliveryCollector(Collector):
             "Deliveries stopped by a failed publish (one per user batch; retried later)",
             value=self._relay.failed,
         )
+        yield StateSetMetricFamily(
+            "auth_event_topics",
+            "The relay's event topics: ok, pending (Kafka not reached yet), failed (the"
+            " broker refused to create them; nothing is delivered), disabled (no relay here)",
+            value=topic_states(self._topics),
+        )
 
 
-def exposition(outbox: OutboxReading, relay: OutboxRelay) -> bytes:
+def exposition(outbox: OutboxReading, relay: OutboxRelay, topics: str) -> bytes:
     delivery = CollectorRegistry(auto_describe=False)
-    delivery.register(DeliveryCollector(outbox, relay))
+    delivery.register(DeliveryCollector(outbox, relay, topics))
     return generate_latest(REGISTRY) + generate_latest(delivery)
 
 
@@ -104,5 +125,7 @@ async def metrics(container: ContainerDep, request: Request) -> Response:
     if (token := container.settings.metrics_token) is not None:
         require_metrics_token(request.headers.get("authorization"), token.get_secret_value())
     reading = await read_outbox(container.backlog)
-    body = exposition(reading, container.relay)
+    body = exposition(reading, container.relay, container.topics_status) + mail_exposition(
+        container.mail_relay
+    )
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

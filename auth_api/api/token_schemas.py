@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PublicKey(BaseModel):
@@ -49,3 +49,8 @@ class ReadinessResponse(BaseModel):
     # Each server by name ("mongodb", "redis"): "ok" or "unavailable".
     checks: dict[str, Literal["ok", "unavailable"]]
     outbox: OutboxStatus
+    topics: str = Field(
+        description='The event topics: "ok"; "pending" until Kafka answers; "failed: <reason>"'
+        ' when the broker refused to create them (not ready); or "disabled"',
+        examples=["ok", "failed: user.registered: error code 38: ..."],
+    )

@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
+
+from quizauth_wire.topics import TopicShape, refused_topics
 
 log = logging.getLogger(__name__)
 
 
 class PublishFailed(Exception):
     """The broker did not acknowledge; the event stays in the outbox."""
+
+
+class TopicsRefused(PublishFailed):
+    """The broker answered, and refused to create topics: a configuration error (say a
+    replication factor above the number of brokers), not an outage. Nothing is
+    delivered until the topics exist; readiness reports it."""
 
 
 class EventPublisher(Protocol):
@@ -80,34 +88,45 @@ def producer_config(bootstrap: str, timeout_ms: int) -> dict[str, object]:
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap: str, timeout_seconds: float, partitions: int) -> None:
+    def __init__(self, bootstrap: str, timeout_seconds: float, shape: TopicShape) -> None:
         self._bootstrap = bootstrap
-        self._partitions = partitions
+        self._shape = shape
         self._timeout_ms = max(1000, int(timeout_seconds * 1000))
         self._producer: AIOKafkaProducer | None = None
         self._started = False
         self._start_lock = asyncio.Lock()
 
     async def ensure_topics(self, topics: list[str]) -> None:
+        """Create the missing topics in `shape`; TopicsRefused names each one the broker
+        would not create. A topic that exists is left as it is (another instance may
+        have just made it); one with fewer replicas than asked for is logged."""
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self._bootstrap, request_timeout_ms=self._timeout_ms
         )
         try:
             await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [
-                NewTopic(t, num_partitions=self._partitions, replication_factor=1)
-                for t in topics
-                if t not in existing
-            ]
-            if missing:
-                await admin.create_topics(missing)
-        except TopicAlreadyExistsError:
-            pass  # another instance created it first
+            existing = {t["topic"]: t for t in await admin.describe_topics()}
+            missing = [t for t in topics if t not in existing]
+            refused = await self._create(admin, missing) if missing else {}
         except (KafkaError, OSError) as exc:
             raise PublishFailed(f"cannot create topics: {exc!r}") from exc
         finally:
             await admin.close()
+        if refused:
+            raise TopicsRefused("; ".join(f"{t}: {why}" for t, why in sorted(refused.items())))
+        for topic in topics:
+            if topic in existing:
+                warn_if_under_replicated(existing[topic], self._shape.replication_factor)
+
+    async def _create(self, admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, str]:
+        shape = self._shape
+        new = [
+            NewTopic(t, shape.partitions, shape.replication_factor, topic_configs=shape.configs)
+            for t in topics
+        ]
+        # The answer carries one error code per topic and does not raise for them.
+        response = await admin.create_topics(new)
+        return refused_topics(response.topic_errors)
 
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         try:
@@ -136,3 +155,17 @@ class KafkaPublisher:
                 await self._producer.start()
                 self._started = True
             return self._producer
+
+
+def warn_if_under_replicated(metadata: dict[str, Any], wanted: int) -> None:
+    """An existing topic keeps the replication it was created with: Kafka does not raise
+    it when the setting changes. Say so, once per start, rather than trust it silently."""
+    replicas = [len(p["replicas"]) for p in metadata.get("partitions", [])]
+    if replicas and min(replicas) < wanted:
+        log.warning(
+            "topic %s has %d replica(s) per partition, fewer than"
+            " AUTH_KAFKA_REPLICATION_FACTOR=%d; reassign its partitions to raise it",
+            metadata["topic"],
+            min(replicas),
+            wanted,
+        )

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from auth_api.errors import DependencyUnavailable
-from auth_api.events.publisher import EventPublisher, PublishFailed
+from auth_api.events.publisher import EventPublisher, PublishFailed, TopicsRefused
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.events import EventType, PendingEvent, encode
 from auth_api.store.ports import Outbox, UserEvents
@@ -61,7 +61,9 @@ class OutboxRelay:
         self._hinted: set[str] = set()
         self._last_sweep = float("-inf")
         self._last_backstop = float("-inf")
-        self._topics_ready = False
+        # "pending" until the topics are known to exist: not tried yet, or Kafka did not
+        # answer; "ok"; or "failed: <reason>" when the broker refused to create them.
+        self.topics = "pending"
         self._stopping = False
         self.published = 0
         self.failed = 0
@@ -171,9 +173,16 @@ class OutboxRelay:
         return len(delivered)
 
     async def _ensure_topics(self) -> None:
-        if not self._topics_ready:
+        """Until this succeeds nothing is published: a topic the broker would create on
+        first use gets its defaults, not the configured replication."""
+        if self.topics == "ok":
+            return
+        try:
             await self._publisher.ensure_topics([topic_for(t, self._prefix) for t in EventType])
-            self._topics_ready = True
+        except TopicsRefused as exc:
+            self.topics = f"failed: {exc}"
+            raise
+        self.topics = "ok"
 
     async def _sleep(self, seconds: float) -> None:
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.

@@ -81,21 +81,36 @@ class BacklogGauge:
 class Readiness:
     checks: dict[str, str] = field(default_factory=dict)
     outbox: dict[str, Any] = field(default_factory=dict)
+    # The relay's event topics: "ok", "pending" (Kafka has not answered yet, which the
+    # outbox's age covers), "failed: <reason>" (the broker refused to create them: no
+    # event can be delivered until the configuration is fixed), or "disabled" (this
+    # process runs no relay: AUTH_OUTBOX_RELAY=false).
+    topics: str = "disabled"
 
     @property
     def ready(self) -> bool:
         servers_ok = all(value == "ok" for value in self.checks.values())
-        return servers_ok and self.outbox.get("status") == "ok"
+        topics_ok = not self.topics.startswith("failed")
+        return servers_ok and topics_ok and self.outbox.get("status") == "ok"
 
     def as_dict(self) -> dict[str, Any]:
         status = "ready" if self.ready else "not ready"
-        return {"status": status, "checks": self.checks, "outbox": self.outbox}
+        return {
+            "status": status,
+            "checks": self.checks,
+            "outbox": self.outbox,
+            "topics": self.topics,
+        }
 
 
 async def check_readiness(
-    users: UserStore, revocations: RevocationStore, backlog: BacklogGauge, max_age_seconds: int
+    users: UserStore,
+    revocations: RevocationStore,
+    backlog: BacklogGauge,
+    max_age_seconds: int,
+    topics: str = "disabled",
 ) -> Readiness:
-    readiness = Readiness()
+    readiness = Readiness(topics=topics)
     for name, ping in (("mongodb", users.ping), ("redis", revocations.ping)):
         try:
             await ping()

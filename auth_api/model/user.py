@@ -34,6 +34,11 @@ class User:
     # The last time the account was enabled again after being disabled: a session opened
     # before it (by a login racing the disable) cannot be refreshed.
     enabled_at: datetime | None = None
+    email_verified: bool = False
+    email_verified_at: datetime | None = None
+    # Set when the account was deleted: the document is then a tombstone without
+    # personal data (README, "Deleting an account").
+    deleted_at: datetime | None = None
     # Loaded only where needed (login); /auth/me does not read them.
     sessions: dict[str, Session] = field(default_factory=dict)
 

@@ -62,8 +62,8 @@ class MemoryRevocationStore:
     async def ping(self) -> None:
         return None
 
-    async def revoke(self, jti: str, ttl_seconds: int) -> None:
-        self._denied.set(self._layout.token_key(jti), 1, max(ttl_seconds, 1))
+    async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
+        self._denied.set(self._layout.token_key(jti, user_id), 1, max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
         keys = self._layout.keys_for(jti, user_id, session_id)
@@ -77,9 +77,10 @@ class MemoryRevocationStore:
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         self._denied.set(self._layout.user_key(user_id), before, max(ttl_seconds, 1))
 
-    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
+    async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         for session_id in session_ids:
-            self._denied.set(self._layout.session_key(session_id), 1, max(ttl_seconds, 1))
+            key = self._layout.session_key(session_id, user_id)
+            self._denied.set(key, 1, max(ttl_seconds, 1))
 
 
 class MemoryRateLimiter:

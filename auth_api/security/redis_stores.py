@@ -1,23 +1,30 @@
-"""Redis adapters. Key layout (all under AUTH_REDIS_PREFIX): the denylist's keys are
-the wire contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
+"""Redis adapters, for one server (AUTH_REDIS_MODE=standalone) or a Redis Cluster
+(cluster). Key layout (all under AUTH_REDIS_PREFIX): the denylist's keys are the wire
+contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
-from quizauth_wire import DenylistLayout, is_denied
+from quizauth_wire import DenylistLayout, is_denied_by_any
+
+AnyRedis = Redis | RedisCluster
 
 # ARGV[1] is 1 to count, 0 to look only; then a (limit, window in ms) pair per key, a
 # negative limit meaning "count only". A hit is refused, and counts nothing, when any
@@ -58,13 +65,42 @@ return result
 """
 
 
-def connect_redis(url: str, timeout_seconds: float) -> Redis:
+def connect_redis(url: str, timeout_seconds: float, mode: str = "standalone") -> AnyRedis:
+    if mode == "cluster":
+        return connect_cluster(url, timeout_seconds)
     return Redis.from_url(
         url,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
         health_check_interval=15,
         retry=reconnect_once(),
+    )
+
+
+def seed_nodes(urls: str) -> list[ClusterNode]:
+    """`redis://h1:p1,h2:p2` or `redis://h1:p1,redis://h2:p2`: the cluster's seed nodes."""
+    nodes = []
+    for part in urls.split(","):
+        address = part.strip()
+        parsed = urlsplit(address if "://" in address else f"redis://{address}")
+        nodes.append(ClusterNode(parsed.hostname or "127.0.0.1", parsed.port or 6379))
+    return nodes
+
+
+def connect_cluster(urls: str, timeout_seconds: float) -> RedisCluster:
+    """A Redis Cluster client from its seed nodes; the credentials and TLS of the first
+    URL apply to every node. A command whose slot has no master fails after a few
+    quick retries (a few timeouts at most), not after redis-py's default ten."""
+    first = urlsplit(urls.split(",", maxsplit=1)[0].strip())
+    return RedisCluster(
+        startup_nodes=seed_nodes(urls),
+        username=first.username,
+        password=first.password,
+        ssl=first.scheme == "rediss",
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
     )
 
 
@@ -86,35 +122,47 @@ def glob_escape(text: str) -> str:
 async def redis_errors() -> AsyncIterator[None]:
     try:
         yield
-    except (RedisError, OSError) as exc:
+    except (RedisError, RedisClusterException, OSError) as exc:
+        # RedisClusterException (CROSSSLOT refused client-side, a slot no node covers)
+        # is not a RedisError: without it a cluster failure would be a 500.
         raise DependencyUnavailable("redis") from exc
 
 
 class RedisRevocationStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """Writes the hash-tagged layout. On one server each check also reads the legacy
+    keys of releases before it, in the same MGET, so tokens revoked before an upgrade
+    stay revoked; a cluster is a new deployment with no legacy keys (and could not read
+    them in one MGET: they lie in other slots)."""
+
+    def __init__(self, redis: AnyRedis, prefix: str, *, read_legacy_keys: bool = True) -> None:
         self._redis = redis
         self._layout = DenylistLayout(prefix)
+        self._read_legacy_keys = read_legacy_keys
 
     async def ping(self) -> None:
         async with redis_errors():
             await self._redis.ping()
 
-    async def revoke(self, jti: str, ttl_seconds: int) -> None:
+    async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
+        key = self._layout.token_key(jti, user_id)
         async with redis_errors():
-            await self._redis.set(self._layout.token_key(jti), b"1", ex=max(ttl_seconds, 1))
+            await self._redis.set(key, b"1", ex=max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
         keys = self._layout.keys_for(jti, user_id, session_id)
+        if self._read_legacy_keys:
+            keys += self._layout.legacy_keys_for(jti, user_id, session_id)
         async with redis_errors():
             values = await self._redis.mget(keys)
-        return is_denied(values, issued_at)
+        return is_denied_by_any(values, issued_at)
 
-    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
+    async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         if not session_ids:
             return
+        keys = [self._layout.session_key(session_id, user_id) for session_id in session_ids]
         async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
-            for session_id in session_ids:
-                pipe.set(self._layout.session_key(session_id), b"1", ex=max(ttl_seconds, 1))
+            for key in keys:
+                pipe.set(key, b"1", ex=max(ttl_seconds, 1))
             await pipe.execute()
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
@@ -125,20 +173,71 @@ class RedisRevocationStore:
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """One script call for all the rules on one server. On a cluster the rules' keys
+    (account, account+address, address) lie in different slots, so they are grouped by
+    slot, one script call per group, the groups concurrently. Each group stays atomic;
+    across groups a hit first looks (every group, concurrently), and counts only when no
+    group is full: a refused attempt still counts nothing. Two hits racing between the
+    look and the count can both pass a limit by one; each group's own script still
+    refuses past its limit."""
+
+    def __init__(self, redis: AnyRedis, prefix: str, *, cluster: bool = False) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._cluster = cluster
         self._script = redis.register_script(HIT_SCRIPT)
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
-        return await self._run(rules, counting=True)
+        groups = self._slot_groups(rules)
+        if len(groups) > 1:
+            looked = await self._run_groups(rules, groups, counting=False)
+            if not looked.allowed:
+                return looked
+        return await self._run_groups(rules, groups, counting=True)
 
     async def peek(self, rule: LimitRule) -> LimitDecision:
         return await self._run([rule], counting=False)
 
     async def reset(self, *keys: str) -> None:
         async with redis_errors():
-            await self._redis.delete(*(f"{self._prefix}rl:{key}" for key in keys))
+            for group in self._key_groups([self._key(key) for key in keys]):
+                await self._redis.delete(*group)
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}rl:{key}"
+
+    def _key_groups(self, keys: list[str]) -> list[list[str]]:
+        if not self._cluster:
+            return [keys] if keys else []
+        by_slot: dict[int, list[str]] = {}
+        for key in keys:
+            by_slot.setdefault(key_slot(key.encode()), []).append(key)
+        return list(by_slot.values())
+
+    def _slot_groups(self, rules: list[LimitRule]) -> list[list[int]]:
+        """Indexes of `rules`, grouped so that each group's keys share a slot."""
+        if not self._cluster:
+            return [list(range(len(rules)))]
+        by_slot: dict[int, list[int]] = {}
+        for index, rule in enumerate(rules):
+            by_slot.setdefault(key_slot(self._key(rule.key).encode()), []).append(index)
+        return list(by_slot.values())
+
+    async def _run_groups(
+        self, rules: list[LimitRule], groups: list[list[int]], *, counting: bool
+    ) -> LimitDecision:
+        if len(groups) == 1:
+            return await self._run(rules, counting=counting)
+        decisions = await asyncio.gather(
+            *(self._run([rules[i] for i in group], counting=counting) for group in groups)
+        )
+        counts = [0] * len(rules)
+        for group, decision in zip(groups, decisions, strict=True):
+            for index, count in zip(group, decision.counts, strict=True):
+                counts[index] = count
+        retry_after = max(decision.retry_after_seconds for decision in decisions)
+        allowed = all(decision.allowed for decision in decisions)
+        return LimitDecision(allowed, 0 if allowed else retry_after, tuple(counts))
 
     async def reset_prefix(self, prefix: str) -> int:
         pattern = glob_escape(f"{self._prefix}rl:{prefix}") + "*"
@@ -155,7 +254,7 @@ class RedisRateLimiter:
         return deleted
 
     async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
-        keys = [f"{self._prefix}rl:{rule.key}" for rule in rules]
+        keys = [self._key(rule.key) for rule in rules]
         args: list[int] = [1 if counting else 0]
         for rule in rules:
             args += [-1 if rule.limit is None else rule.limit, rule.window_seconds * 1000]

@@ -32,15 +32,15 @@ class LimitDecision:
 class RevocationStore(Protocol):
     async def ping(self) -> None: ...
 
-    async def revoke(self, jti: str, ttl_seconds: int) -> None:
+    async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
         """Deny this token id until the token would have expired anyway."""
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
         """One round trip: the token's own denial, its session's, and the user's
         valid-after time."""
 
-    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
-        """Deny every access token issued within these sessions."""
+    async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
+        """Deny every access token issued within these sessions (all the user's)."""
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         """Deny every token of this user issued before `before` (seconds since epoch)."""

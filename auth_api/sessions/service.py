@@ -109,7 +109,7 @@ class SessionService:
         if not over_cap:
             return []
         try:
-            await self._deny_sessions(over_cap)
+            await self._deny_sessions(user_id, over_cap)
         except DependencyUnavailable:
             audit.warning(
                 "session cap not enforced: Redis unavailable",
@@ -126,7 +126,7 @@ class SessionService:
         self, user: User, session: Session, refresh: RefreshToken, as_of: datetime
     ) -> TokenPair:
         """`as_of`: when `user` (its roles) was read; the access token's issue time."""
-        access = self._tokens.issue(user.id, session.id, user.roles, as_of)
+        access = self._tokens.issue(user.id, session.id, user.roles, as_of, user.email_verified)
         return TokenPair(access, str(refresh), self._refresh_expires_in(session))
 
     async def refresh(self, raw_token: str, user_agent: str) -> TokenPair:
@@ -201,7 +201,7 @@ class SessionService:
         """Deny the sessions' access tokens, then end the active ones; one event records
         it, written with `more_events`. Sessions already ended are denied again: this may
         be the retry of an end whose denial failed."""
-        await self._deny_sessions([s.id for s in sessions])
+        await self._deny_sessions(user_id, [s.id for s in sessions])
         now = self._clock.now()
         active = [s for s in sessions if s.revoked_at is None]
         events = list(more_events)
@@ -218,8 +218,8 @@ class SessionService:
             audit.info("sessions revoked", extra={"audit": "session_revoked", "reason": reason})
         return changed
 
-    async def _deny_sessions(self, session_ids: list[str]) -> None:
-        await self._revocations.revoke_sessions(session_ids, self._tokens.denial_seconds())
+    async def _deny_sessions(self, user_id: str, session_ids: list[str]) -> None:
+        await self._revocations.revoke_sessions(user_id, session_ids, self._tokens.denial_seconds())
 
     async def _record_end(
         self, user_id: str, ended: list[Session], events: list[PendingEvent], only_if_active: bool
@@ -235,8 +235,9 @@ class SessionService:
 
     async def end_current(self, claims: AccessClaims) -> None:
         """Logout: this access token and its session's refresh token stop working."""
-        await self._revocations.revoke(claims.jti, self._tokens.denial_seconds(claims.expires_at))
-        await self._deny_sessions([claims.session_id])
+        ttl = self._tokens.denial_seconds(claims.expires_at)
+        await self._revocations.revoke(claims.jti, claims.user_id, ttl)
+        await self._deny_sessions(claims.user_id, [claims.session_id])
         sessions = await self._store.sessions_of(claims.user_id) or {}
         session = sessions.get(claims.session_id)
         if session is not None:

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from auth_api.errors import DependencyUnavailable
-from auth_api.store.mongo import mongo_errors
+from auth_api.store.mongo_errors import mongo_errors
 
 KEY_COLLECTION = "signing_keys"
 Document = dict[str, Any]

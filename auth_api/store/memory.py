@@ -10,8 +10,12 @@ from datetime import datetime
 
 from auth_api.errors import EmailAlreadyRegistered, WriteContention
 from auth_api.model.events import PendingEvent
+from auth_api.model.mail import PendingMail
+from auth_api.model.one_time_tokens import StoredToken
 from auth_api.model.session import Session
 from auth_api.model.user import User
+from auth_api.store.account_ports import Welcome
+from auth_api.store.memory_accounts import MemoryAccounts
 from auth_api.store.memory_outbox import MemoryOutbox
 from auth_api.store.ports import (
     BACKLOG_MAX_USERS,
@@ -26,14 +30,17 @@ from auth_api.store.ports import (
 Decision = Callable[[User], Callable[[User], None] | None]
 
 
-class MemoryUserStore:
-    """Implements UserStore, SessionStore and Outbox over dicts, like the Mongo adapter."""
+class MemoryUserStore(MemoryAccounts):
+    """Implements UserStore, SessionStore and Outbox over dicts, like the Mongo adapter,
+    and AccountStore and MailOutbox (memory_accounts.py)."""
 
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
         self._versions: dict[str, int] = {}
         self._by_email: dict[str, str] = {}
         self._outbox = MemoryOutbox()
+        self._tokens: dict[str, dict[str, StoredToken]] = {}
+        self._mails: dict[str, list[PendingMail]] = {}
 
     @property
     def users(self) -> dict[str, User]:
@@ -50,7 +57,7 @@ class MemoryUserStore:
     async def ping(self) -> None:
         return None
 
-    async def create(self, user: User, event: PendingEvent) -> None:
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
         # No await between check and insert: atomic on one event loop.
         if user.email_normalized in self._by_email:
             raise EmailAlreadyRegistered
@@ -58,6 +65,7 @@ class MemoryUserStore:
         self._versions[user.id] = 0
         self._by_email[user.email_normalized] = user.id
         self._outbox.record(user.id, [event])
+        self.record_welcome(user.id, welcome)
 
     async def find_by_email(self, email_normalized: str) -> User | None:
         user_id = self._by_email.get(email_normalized)

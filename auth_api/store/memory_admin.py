@@ -13,6 +13,8 @@ from quizauth_wire import ADMIN_ROLE
 
 
 def matches(user: User, query: UserQuery) -> bool:
+    if user.deleted_at is not None:  # a tombstone is nobody to administer
+        return False
     key = user.email_normalized
     if not key.startswith(query.email_prefix):
         return False
@@ -61,7 +63,7 @@ class MemoryAdminStore:
 
     async def enable(self, enabling: Enabling) -> bool:
         user = self._store.users.get(enabling.user_id)
-        if user is None or user.is_active:
+        if user is None or user.is_active or user.deleted_at is not None:
             return False
         user.is_active = True
         user.enabled_at = user.updated_at = enabling.at

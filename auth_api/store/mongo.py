@@ -11,25 +11,28 @@ every server answers it from an index. Documents from before the version read as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from auth_api.errors import DependencyUnavailable, EmailAlreadyRegistered, WriteContention
+from auth_api.errors import EmailAlreadyRegistered, WriteContention
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import User
+from auth_api.store.account_ports import Welcome
 from auth_api.store.documents import (
     roles_from_document,
     roles_to_document,
     session_to_document,
     sessions_from_document,
 )
+from auth_api.store.mongo_accounts import MongoAccounts, welcome_fields
+from auth_api.store.mongo_errors import mongo_errors
 from auth_api.store.mongo_outbox import MARKERS, MongoOutbox
 from auth_api.store.ports import (
     GUARDED_WRITE_ATTEMPTS,
@@ -40,19 +43,10 @@ from auth_api.store.ports import (
 )
 
 Document = dict[str, Any]
+# Index creation at start may wait this long, whatever AUTH_IO_TIMEOUT_SECONDS says.
+SETUP_TIMEOUT_SECONDS = 30.0
 # Given the stored document, the update to make, or None to make none.
 Decision = Callable[[Document], Document | None]
-
-
-@asynccontextmanager
-async def mongo_errors() -> AsyncIterator[None]:
-    """Turn driver failures into the one error the API renders as 503."""
-    try:
-        yield
-    except DuplicateKeyError:
-        raise
-    except PyMongoError as exc:
-        raise DependencyUnavailable("mongodb") from exc
 
 
 def to_document(user: User, event: PendingEvent) -> Document:
@@ -68,6 +62,9 @@ def to_document(user: User, event: PendingEvent) -> Document:
         "last_login_at": user.last_login_at,
         "is_active": user.is_active,
         "roles": roles_to_document(user.roles),
+        "email_verified": user.email_verified,
+        "email_verified_at": user.email_verified_at,
+        "deleted_at": user.deleted_at,
         "outbox": [event.to_document()],
         "sessions": {},
     }
@@ -88,6 +85,9 @@ def from_document(doc: Document) -> User:
         disabled_at=doc.get("disabled_at"),
         disabled_reason=doc.get("disabled_reason"),
         enabled_at=doc.get("enabled_at"),
+        email_verified=bool(doc.get("email_verified", False)),
+        email_verified_at=doc.get("email_verified_at"),
+        deleted_at=doc.get("deleted_at"),
         sessions=sessions_from_document(doc),
     )
 
@@ -97,16 +97,24 @@ def still_active(doc: Document, session_ids: list[str]) -> bool:
     return all(sid in stored and stored[sid].get("revoked_at") is None for sid in session_ids)
 
 
-class MongoUserStore:
+class MongoUserStore(MongoAccounts):
     """Implements UserStore, SessionStore and Outbox over the `users` collection and the
-    pending markers of `outbox_pending`."""
+    pending markers of `outbox_pending`, and AccountStore and MailOutbox
+    (mongo_accounts.py)."""
 
     def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+        self._user_of = from_document
         self._client = client
         self._users: AsyncCollection[Document] = client[database]["users"]
         self._outbox = MongoOutbox(self._users, client[database][MARKERS])
 
     async def setup(self) -> None:
+        # Once, at start, off any request path: building an index on a loaded server can
+        # take longer than a request may wait (AUTH_IO_TIMEOUT_SECONDS).
+        with pymongo.timeout(SETUP_TIMEOUT_SECONDS):
+            await self._create_indexes()
+
+    async def _create_indexes(self) -> None:
         async with mongo_errors():
             await self._users.create_index(
                 [("email_normalized", ASCENDING)], unique=True, name="email_normalized_unique"
@@ -116,15 +124,19 @@ class MongoUserStore:
                 [("_id", ASCENDING), ("v", ASCENDING)], unique=True, name="id_version_unique"
             )
             await self._outbox.setup()
+            await self.setup_accounts()
 
     async def ping(self) -> None:
         async with mongo_errors():
             await self._client.admin.command("ping")
 
-    async def create(self, user: User, event: PendingEvent) -> None:
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
+        document = to_document(user, event)
+        if welcome is not None:
+            document.update(welcome_fields(welcome))
         try:
             async with mongo_errors():
-                await self._users.insert_one(to_document(user, event))
+                await self._users.insert_one(document)
         except DuplicateKeyError as exc:
             raise EmailAlreadyRegistered from exc
         await self._outbox.recorded(user.id, [event])
@@ -157,7 +169,7 @@ class MongoUserStore:
             await self._outbox.recorded(login.user_id, login.events)
 
     async def find_with_sessions(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id}, {"outbox": 0})
+        return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         async with mongo_errors():

@@ -28,7 +28,8 @@ from auth_api.store.documents import (
     roles_to_document,
     session_to_document,
 )
-from auth_api.store.mongo import MongoUserStore, from_document, mongo_errors
+from auth_api.store.mongo import MongoUserStore, from_document
+from auth_api.store.mongo_errors import mongo_errors
 from quizauth_wire import ADMIN_ROLE, USER_ROLE
 
 Document = dict[str, Any]
@@ -43,6 +44,7 @@ def list_filter(query: UserQuery) -> Document:
     if query.after is not None:
         bounds["$gt"] = query.after
     found: Document = {"email_normalized": bounds} if bounds else {}
+    found["deleted_at"] = None  # a deleted account's tombstone is nobody to administer
     if query.role is not None and query.role != USER_ROLE:  # everyone has `user`
         found["roles"] = query.role
     if query.disabled is not None:
@@ -52,6 +54,10 @@ def list_filter(query: UserQuery) -> Document:
 
 def is_active(doc: Document) -> bool:
     return doc.get("is_active") is not False
+
+
+def is_deleted(doc: Document) -> bool:
+    return doc.get("deleted_at") is not None
 
 
 class MongoAdminStore:
@@ -110,8 +116,8 @@ class MongoAdminStore:
         }
         return await self._store.write_decided(
             enabling.user_id,
-            {"is_active": 1},
-            lambda doc: None if is_active(doc) else update,
+            {"is_active": 1, "deleted_at": 1},
+            lambda doc: None if is_active(doc) or is_deleted(doc) else update,
             [enabling.event],
         )
 

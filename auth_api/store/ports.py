@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import User
+from auth_api.store.account_ports import Welcome
 
 # Guarded writes re-read and decide again when another write to the same user came
 # between their read and their write; this many times, then WriteContention.
@@ -70,8 +71,9 @@ class UserStore(Protocol):
     async def ping(self) -> None:
         """Raise DependencyUnavailable when the server cannot be reached."""
 
-    async def create(self, user: User, event: PendingEvent) -> None:
-        """Insert user and its first event atomically; EmailAlreadyRegistered on a duplicate."""
+    async def create(self, user: User, event: PendingEvent, welcome: Welcome | None = None) -> None:
+        """Insert user and its first event (and the verification token and mail)
+        atomically; EmailAlreadyRegistered on a duplicate."""
 
     async def find_by_email(self, email_normalized: str) -> User | None: ...
 

@@ -20,6 +20,7 @@ from auth_api.tokens.verified_cache import VerifiedTokenCache
 from quizauth_wire import (
     ACCESS_TOKEN_TYP_HEADER,
     ACCESS_TOKEN_TYPE,
+    EMAIL_VERIFIED_CLAIM,
     REQUIRED_CLAIMS,
     ROLES_CLAIM,
     SCOPE_CLAIM,
@@ -68,6 +69,7 @@ class AccessTokenCodec:
         session_id: str,
         roles: Iterable[str] = DEFAULT_ROLES,
         as_of: datetime | None = None,
+        email_verified: bool = False,
     ) -> IssuedToken:
         """A token for these roles, with the scopes they grant. `as_of`, when given, is
         when the roles were read from the store, and becomes `iat`: a role change or a
@@ -88,6 +90,7 @@ class AccessTokenCodec:
             "token_type": ACCESS_TOKEN_TYPE,
             ROLES_CLAIM: sorted(granted),
             SCOPE_CLAIM: scope_claim(self.roles.scopes_for(granted)),
+            EMAIL_VERIFIED_CLAIM: email_verified,
         }
         key = self.keys.active
         headers = {"typ": ACCESS_TOKEN_TYP_HEADER, "kid": key.kid}

@@ -1,5 +1,6 @@
-"""infra/stack for Python tools and tests: the shared stack, private servers on free ports
-in a state directory of their own, and processes stopped by their pid.
+"""infra/stack for Python tools and tests: the shared stack, private servers (and private
+clusters of the clustered topology) on free ports in a state directory of their own,
+and processes stopped by their pid.
 
 Servers start and stop through the infra/stack command, so they belong to no tool or
 test process (an interrupted run leaves no half-owned child) and the command's pid
@@ -19,8 +20,15 @@ from pathlib import Path
 
 from .lifecycle import running
 from .proc import wait_until
-from .servers import all_servers
-from .spec import CLIENT_VARIABLES, NAMES, Server, Settings, load_settings
+from .servers import all_servers, server_names
+from .spec import (
+    CLIENT_VARIABLES,
+    MAIL_API_VARIABLE,
+    Server,
+    Settings,
+    component_of,
+    load_settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "infra" / "stack"
@@ -88,20 +96,40 @@ class Stack:
         self.run("up")
         return was_stopped
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every server of this stack's topology, in start order."""
+        return server_names(self.settings)
+
     def start(self, *names: str) -> None:
-        self.run("start", *(names or NAMES))
+        self.run("start", *(names or self.names))
 
     def stop(self, *names: str) -> None:
-        self.run("stop", *(names or NAMES))
+        self.run("stop", *(names or self.names))
 
-    def client_env(self, names: Sequence[str] = NAMES) -> dict[str, str]:
-        """AUTH_MONGO_URL, AUTH_REDIS_URL, AUTH_KAFKA_BOOTSTRAP for `names`."""
-        everything = self.settings.client_env()
-        return {CLIENT_VARIABLES[name]: everything[CLIENT_VARIABLES[name]] for name in names}
+    def client_env(self, names: Sequence[str] | None = None) -> dict[str, str]:
+        """The service's settings (AUTH_MONGO_URL, AUTH_REDIS_URL, AUTH_KAFKA_BOOTSTRAP
+        and what a topology adds) for the components of the servers in `names` (all
+        when None): "kafka-2" gives the whole cluster's bootstrap list."""
+        components = {component_of(name) for name in (self.names if names is None else names)}
+        by_component = self.settings.component_env()
+        return {var: val for c in components for var, val in by_component[c].items()}
 
     def pid(self, name: str) -> int | None:
         record = running(self.server(name))
         return record.pid if record else None
+
+    def kill(self, name: str) -> int:
+        """SIGKILL one server, as a crash would end it: no shutdown of any kind. Its pid
+        file stays behind, as after a crash; start() knows it for a dead one. Returns
+        the pid that was killed."""
+        pid = self.pid(name)
+        if pid is None:
+            raise StackCommandError(f"{name} is not running")
+        os.kill(pid, signal.SIGKILL)
+        if not wait_until(lambda: self.pid(name) is None, timeout=10):
+            raise StackCommandError(f"{name} (pid {pid}) still runs after SIGKILL")
+        return pid
 
 
 class PrivateServer:
@@ -121,12 +149,13 @@ class PrivateServer:
         self.name = name
         self._state_dir = state_dir
         self._taken = set() if taken is None else taken
-        self._settings = dict(settings or {})
+        # One server of its own, whatever topology this process's environment names.
+        self._settings = {"AUTH_STACK_TOPOLOGY": "single", **(settings or {})}
         self._started_once = False
         self.stack = self._with_free_ports()
 
     def _with_free_ports(self) -> Stack:
-        variables = [var for var, _ in Stack().server(self.name).ports]
+        variables = [var for var, _ in Stack(self._settings).server(self.name).ports]
         ports = {var: str(free_port(self._taken)) for var in variables}
         return Stack({**self._settings, "AUTH_STACK_DIR": str(self._state_dir), **ports})
 
@@ -138,6 +167,11 @@ class PrivateServer:
     def url(self) -> str:
         """What the service's setting for this server should say."""
         return self.stack.client_env([self.name])[CLIENT_VARIABLES[self.name]]
+
+    @property
+    def mail_api(self) -> str:
+        """The mail catcher's HTTP API, for a private "mail" server."""
+        return self.stack.settings.mail_api_url
 
     @property
     def pid(self) -> int | None:
@@ -164,6 +198,73 @@ class PrivateServer:
         self.stack.stop(self.name)
 
 
+class PrivateCluster:
+    """A clustered component of the caller's own (the clustered topology's, e.g. the
+    three Kafka nodes), on free ports in `state_dir`, so that a test may kill and
+    restart its nodes without disturbing anyone. The nodes start together: a quorum
+    elects a leader only once a majority of it is up, so none is healthy before."""
+
+    def __init__(
+        self, component: str, state_dir: Path, settings: Mapping[str, str] | None = None
+    ) -> None:
+        self.component = component
+        self._state_dir = state_dir
+        self._settings = {**(settings or {}), "AUTH_STACK_TOPOLOGY": "cluster"}
+        self._started_once = False
+        self.stack = self._with_free_ports()
+
+    def _with_free_ports(self) -> Stack:
+        template = Stack(self._settings)
+        taken: set[int] = set()
+        ports = {
+            var: str(free_port(taken))
+            for name in self._names_in(template)
+            for var, _ in template.server(name).ports
+        }
+        return Stack({**self._settings, "AUTH_STACK_DIR": str(self._state_dir), **ports})
+
+    def _names_in(self, stack: Stack) -> list[str]:
+        return [name for name in stack.names if component_of(name) == self.component]
+
+    @property
+    def names(self) -> list[str]:
+        """The nodes, e.g. kafka-1, kafka-2, kafka-3."""
+        return self._names_in(self.stack)
+
+    def client_env(self) -> dict[str, str]:
+        """The service's settings for this cluster (for Kafka: the bootstrap list of
+        every node, and the replication the cluster is for)."""
+        return self.stack.client_env(self.names)
+
+    def port(self, name: str) -> int:
+        return self.stack.server(name).port
+
+    def pid(self, name: str) -> int | None:
+        return self.stack.pid(name)
+
+    def start(self, *names: str) -> None:
+        """Start `names` (all when none) and wait until each is healthy; the first
+        start retries on other ports, as PrivateServer.start does."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self.stack.start(*(names or self.names))
+                self._started_once = True
+                return
+            except StackCommandError:
+                self.stack.stop(*(names or self.names))
+                if attempt == START_ATTEMPTS:
+                    raise
+                if not self._started_once:
+                    self.stack = self._with_free_ports()
+
+    def stop(self, *names: str) -> None:
+        self.stack.stop(*(names or self.names))
+
+    def kill(self, name: str) -> int:
+        """SIGKILL one node (see Stack.kill); the pid killed."""
+        return self.stack.kill(name)
+
+
 class PrivateServers:
     """Several private servers sharing one state directory."""
 
@@ -183,7 +284,10 @@ class PrivateServers:
             self.servers[name].stop()
 
     def client_env(self) -> dict[str, str]:
-        return {CLIENT_VARIABLES[name]: srv.url for name, srv in self.servers.items()}
+        env = {CLIENT_VARIABLES[name]: srv.url for name, srv in self.servers.items()}
+        if "mail" in self.servers:
+            env[MAIL_API_VARIABLE] = self.servers["mail"].mail_api
+        return env
 
 
 def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:

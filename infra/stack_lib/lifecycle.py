@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Callable
 
 from .proc import (
     PidRecord,
@@ -16,6 +17,7 @@ from .proc import (
     start,
     stop,
     stop_child,
+    stop_together,
     tail,
     wait_until,
     write_pidfile,
@@ -104,15 +106,24 @@ def bring_up(servers: list[Server]) -> None:
 
 
 def take_down(servers: list[Server]) -> None:
-    for srv in reversed(servers):  # Kafka first: it is the slowest to stop
+    """Stop them all at once (see stop_together), and forget their pid files."""
+    stopping: list[tuple[Server, int]] = []
+    for srv in servers:
         record = read_pidfile(srv.pidfile)
         if record and is_ours(record.pid, srv.marker, srv.workdir):
             log(f"{srv.name}: stopping pid {record.pid}...")
-            stop(record.pid, srv.marker, srv.workdir)
-            log(f"{srv.name}: stopped")
+            stopping.append((srv, record.pid))
         elif record:
             log(f"{srv.name}: not running (removed stale pid file)")
+            srv.pidfile.unlink(missing_ok=True)
+    stop_together([(pid, _ownership_check(srv, pid)) for srv, pid in stopping], grace=15.0)
+    for srv, _ in stopping:
+        log(f"{srv.name}: stopped")
         srv.pidfile.unlink(missing_ok=True)
+
+
+def _ownership_check(srv: Server, pid: int) -> Callable[[], bool]:
+    return lambda: is_ours(pid, srv.marker, srv.workdir)
 
 
 def status(servers: list[Server]) -> int:
@@ -126,7 +137,7 @@ def status(servers: list[Server]) -> int:
             healthy += 1
         else:
             state = f"running but not answering   pid {record.pid:<8} port {record.port}"
-        print(f"{srv.name:<6} {state}   ({srv.label})")
+        print(f"{srv.name:<7} {state}   ({srv.label})")
     return 0 if healthy == len(servers) else 1
 
 

@@ -148,3 +148,22 @@ def kafka_broker_listed(port: int) -> bool:
     except struct.error:
         return False
     return False
+
+
+def smtp_greets(port: int) -> bool:
+    """The server's greeting is a 220: it takes mail."""
+    try:
+        with _connect(port) as sock:
+            return sock.recv(512).startswith(b"220")
+    except OSError:
+        return False
+
+
+def http_ok(port: int, path: str) -> bool:
+    """GET `path` answers 200."""
+    try:
+        with _connect(port) as sock:
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            return sock.recv(64).split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"]
+    except (OSError, IndexError):
+        return False

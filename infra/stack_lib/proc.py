@@ -112,25 +112,29 @@ def child_alive(pid: int) -> bool:
 
 def stop(pid: int, marker: str, workdir: Path, grace: float = 15.0) -> None:
     """SIGTERM, wait up to `grace` seconds, then SIGKILL this one pid, while it is ours."""
-    _signal_until_gone(pid, lambda: is_ours(pid, marker, workdir), grace)
+    stop_together([(pid, lambda: is_ours(pid, marker, workdir))], grace)
 
 
 def stop_child(pid: int, grace: float = 15.0) -> None:
     """The same for a server this very command started (see child_alive)."""
-    _signal_until_gone(pid, lambda: child_alive(pid), grace)
+    stop_together([(pid, lambda: child_alive(pid))], grace)
 
 
-def _signal_until_gone(pid: int, alive: Callable[[], bool], grace: float) -> None:
+def stop_together(processes: Sequence[tuple[int, Callable[[], bool]]], grace: float) -> None:
+    """Stop several pids at once, each signalled only while its `alive` check holds:
+    SIGTERM to all, up to `grace` seconds for all to exit, then SIGKILL to the rest.
+    At once, because the nodes of a cluster each finish an orderly shutdown only while
+    a majority of their quorum is still up: stopped one after the other, the last one
+    waits for peers that are gone."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        if not alive():
+        left = [(pid, alive) for pid, alive in processes if alive()]
+        for pid, _ in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if wait_until(lambda: not any(alive() for _, alive in left), wait):  # noqa: B023
             return
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if wait_until(lambda: not alive(), wait):
-            return
-    raise StackError(f"pid {pid} did not exit after SIGKILL")
+    stuck = [pid for pid, alive in processes if alive()]
+    raise StackError(f"pid {', '.join(map(str, stuck))} did not exit after SIGKILL")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:

@@ -11,14 +11,56 @@ from pathlib import Path
 
 from .proc import StackError
 
-NAMES = ("redis", "mongo", "kafka")
-# What the service reads to find each server.
+# The servers of the single-node topology; a component's name is its server's name.
+NAMES = ("redis", "mongo", "kafka", "mail")
+# What the service reads to find each component's servers.
 CLIENT_VARIABLES = {
     "mongo": "AUTH_MONGO_URL",
     "redis": "AUTH_REDIS_URL",
     "kafka": "AUTH_KAFKA_BOOTSTRAP",
+    "mail": "AUTH_SMTP_URL",
 }
+# Where tests read the mails: the mail catcher's HTTP API (not a setting of the service).
+MAIL_API_VARIABLE = "AUTH_STACK_MAIL_API"
 MONGO_BACKENDS = ("memory", "h2")  # the first is the default
+# "single": one server per component. "cluster": the components that can be clustered
+# here run as clusters (Kafka: three KRaft nodes), each node a server named
+# <component>-<n>; the others stay single.
+TOPOLOGIES = ("single", "cluster")
+KAFKA_NODES = 3
+# The cluster's Kafka ports, per node: client, then controller. Apart from the
+# single-node stack's 9092/9093, so that both can run side by side.
+KAFKA_NODE_PORTS = 9192
+
+
+def component_of(server_name: str) -> str:
+    """ "kafka-2" -> "kafka": the part of the stack a server belongs to."""
+    return server_name.partition("-")[0]
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One node of the clustered Kafka: broker and KRaft controller in one process."""
+
+    node_id: int
+    port: int
+    controller_port: int
+
+    @property
+    def name(self) -> str:
+        return f"kafka-{self.node_id}"
+
+    @property
+    def ports(self) -> tuple[tuple[str, int], ...]:
+        """Client, then controller port, each with the variable that sets it."""
+        return (
+            (kafka_port_variable(self.node_id), self.port),
+            (kafka_port_variable(self.node_id, "CONTROLLER_"), self.controller_port),
+        )
+
+
+def kafka_port_variable(node_id: int, kind: str = "") -> str:
+    return f"AUTH_STACK_KAFKA_{node_id}_{kind}PORT"
 
 
 @dataclass(frozen=True)
@@ -30,17 +72,47 @@ class Settings:
     redis_port: int
     kafka_port: int
     kafka_controller_port: int
+    mail_smtp_port: int
+    mail_http_port: int
     mongo_heap: str  # the mongo server's maximum Java heap, as -Xmx takes it
     mongo_backend: str  # "memory" or "h2"
+    topology: str = "single"  # one of TOPOLOGIES
+    kafka_nodes: tuple[KafkaNode, ...] = ()  # the clustered Kafka's, used in "cluster"
+
+    @property
+    def clustered(self) -> bool:
+        return self.topology == "cluster"
+
+    def component_env(self) -> dict[str, dict[str, str]]:
+        """The service's settings for each component's servers, by variable name."""
+        return {
+            "mongo": {"AUTH_MONGO_URL": f"mongodb://127.0.0.1:{self.mongo_port}"},
+            "redis": {"AUTH_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"},
+            "kafka": self._kafka_env(),
+            "mail": {
+                "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self.mail_smtp_port}",
+                MAIL_API_VARIABLE: self.mail_api_url,
+            },
+        }
+
+    def _kafka_env(self) -> dict[str, str]:
+        if not self.clustered:
+            return {"AUTH_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.kafka_port}"}
+        # The topics the service creates get the durability the cluster is there for:
+        # a write acknowledged by two of three replicas survives the loss of a broker.
+        return {
+            "AUTH_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{n.port}" for n in self.kafka_nodes),
+            "AUTH_KAFKA_REPLICATION_FACTOR": str(KAFKA_NODES),
+            "AUTH_KAFKA_MIN_INSYNC_REPLICAS": str(KAFKA_NODES - 1),
+        }
 
     def client_env(self) -> dict[str, str]:
-        """The service's settings for these servers, by variable name."""
-        urls = {
-            "mongo": f"mongodb://127.0.0.1:{self.mongo_port}",
-            "redis": f"redis://127.0.0.1:{self.redis_port}/0",
-            "kafka": f"127.0.0.1:{self.kafka_port}",
-        }
-        return {CLIENT_VARIABLES[name]: url for name, url in urls.items()}
+        """Every component's settings in one mapping."""
+        return {var: value for env in self.component_env().values() for var, value in env.items()}
+
+    @property
+    def mail_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.mail_http_port}"
 
     def env_line(self) -> str:
         return "export " + " ".join(f"{var}={url}" for var, url in self.client_env().items())
@@ -68,9 +140,25 @@ def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settin
         kafka_controller_port=_port_from_env(
             environ, "AUTH_STACK_KAFKA_CONTROLLER_PORT", kafka_port + 1
         ),
+        mail_smtp_port=_port_from_env(environ, "AUTH_STACK_MAIL_SMTP_PORT", 1025),
+        mail_http_port=_port_from_env(environ, "AUTH_STACK_MAIL_HTTP_PORT", 8025),
         mongo_heap=_heap_from_env(environ, "AUTH_STACK_MONGO_HEAP", "512m"),
         mongo_backend=_choice_from_env(environ, "AUTH_STACK_MONGO_BACKEND", MONGO_BACKENDS),
+        topology=_choice_from_env(environ, "AUTH_STACK_TOPOLOGY", TOPOLOGIES),
+        kafka_nodes=_kafka_nodes_from_env(environ),
     )
+
+
+def _kafka_nodes_from_env(environ: Mapping[str, str]) -> tuple[KafkaNode, ...]:
+    """AUTH_STACK_KAFKA_<n>_PORT, and AUTH_STACK_KAFKA_<n>_CONTROLLER_PORT (default: the
+    next port), for n = 1..3; by default 9192/9193, 9194/9195 and 9196/9197."""
+    nodes = []
+    for node_id in range(1, KAFKA_NODES + 1):
+        default = KAFKA_NODE_PORTS + 2 * (node_id - 1)
+        port = _port_from_env(environ, kafka_port_variable(node_id), default)
+        controller = _port_from_env(environ, kafka_port_variable(node_id, "CONTROLLER_"), port + 1)
+        nodes.append(KafkaNode(node_id, port, controller))
+    return tuple(nodes)
 
 
 def _heap_from_env(environ: Mapping[str, str], name: str, default: str) -> str:

@@ -78,11 +78,7 @@ def test_the_compose_rules_are_read_only_and_name_the_denylist_keys() -> None:
     _, rules = compose_quiz_user()
     layout = DenylistLayout("P:")
     patterns = {rule.removeprefix("%R~") for rule in rules if rule.startswith("%R~")}
-    expected = {
-        layout.token_key("*"),
-        layout.session_key("*"),
-        layout.user_key("*"),
-    }
+    expected = set(layout.read_patterns())
     assert {interpolated(p, "pw", "P:") for p in patterns} == expected
     commands = {rule for rule in rules if rule[0] in "+-@"}
     assert commands == {"+get", "+mget"}
@@ -96,9 +92,9 @@ async def test_the_quiz_user_sees_every_revocation(
     denylist = RedisDenylist(quiz_redis, isolation["redis_prefix"])
     now = int(time.time())
     assert not await denylist.is_revoked(JTI, USER, SESSION, now)
-    await service.revoke(JTI, ttl_seconds=60)
+    await service.revoke(JTI, USER, ttl_seconds=60)
     assert await denylist.is_revoked(JTI, USER, SESSION, now)
-    await service.revoke_sessions(["session-2"], ttl_seconds=60)
+    await service.revoke_sessions(USER, ["session-2"], ttl_seconds=60)
     assert await denylist.is_revoked("another", USER, "session-2", now)
     await service.revoke_user_tokens("user-2", before=now, ttl_seconds=60)
     assert await denylist.is_revoked("another", "user-2", SESSION, now - 1)
@@ -109,12 +105,12 @@ async def test_the_quiz_user_can_write_nothing(
     admin: Redis, quiz_redis: Redis, isolation: dict[str, str]
 ) -> None:
     layout = DenylistLayout(isolation["redis_prefix"])
-    await RedisRevocationStore(admin, isolation["redis_prefix"]).revoke(JTI, ttl_seconds=60)
-    key = layout.token_key(JTI)
+    await RedisRevocationStore(admin, isolation["redis_prefix"]).revoke(JTI, USER, ttl_seconds=60)
+    key = layout.token_key(JTI, USER)
     for write in (
         quiz_redis.set(key, "0"),
         quiz_redis.delete(key),
-        quiz_redis.set(layout.token_key("new"), "1"),
+        quiz_redis.set(layout.token_key("new", USER), "1"),
         quiz_redis.expire(key, 1),
         quiz_redis.getdel(key),
     ):
@@ -132,7 +128,9 @@ async def test_the_quiz_user_reads_no_other_key_and_runs_no_other_command(
     with pytest.raises(NoPermissionError):
         await quiz_redis.get(counter)
     with pytest.raises(NoPermissionError):
-        await quiz_redis.mget([DenylistLayout(isolation["redis_prefix"]).token_key("j"), counter])
+        await quiz_redis.mget(
+            [DenylistLayout(isolation["redis_prefix"]).token_key("j", USER), counter]
+        )
     for command in (("KEYS", "*"), ("FLUSHALL",), ("CONFIG", "GET", "*"), ("ACL", "LIST")):
         with pytest.raises(NoPermissionError):
             await quiz_redis.execute_command(*command)

@@ -81,19 +81,26 @@ async def redis_client(servers: Servers, isolation: dict[str, str]) -> AsyncIter
     await drop_test_data(servers, isolation)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def revocations(
     request: pytest.FixtureRequest, isolation: dict[str, str]
 ) -> MemoryRevocationStore | RedisRevocationStore:
+    prefix = isolation["redis_prefix"]
     if request.param == "memory":
         return MemoryRevocationStore()
-    return RedisRevocationStore(request.getfixturevalue("redis_client"), isolation["redis_prefix"])
+    if request.param == "redis-cluster":
+        cluster = request.getfixturevalue("cluster_client")
+        return RedisRevocationStore(cluster, prefix, read_legacy_keys=False)
+    return RedisRevocationStore(request.getfixturevalue("redis_client"), prefix)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def limiter(
     request: pytest.FixtureRequest, isolation: dict[str, str]
 ) -> MemoryRateLimiter | RedisRateLimiter:
+    prefix = isolation["redis_prefix"]
     if request.param == "memory":
         return MemoryRateLimiter()
-    return RedisRateLimiter(request.getfixturevalue("redis_client"), isolation["redis_prefix"])
+    if request.param == "redis-cluster":
+        return RedisRateLimiter(request.getfixturevalue("cluster_client"), prefix, cluster=True)
+    return RedisRateLimiter(request.getfixturevalue("redis_client"), prefix)

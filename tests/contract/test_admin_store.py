@@ -215,3 +215,21 @@ async def test_events_that_follow_a_change_are_recorded_for_the_relay(stores: St
     assert await pending_types(stores, user.id) == ["user.registered", "user.tokens_revoked"]
     pending = await stores.users.pending(10)
     assert [batch.user_id for batch in pending] == [user.id]
+
+
+async def test_a_deleted_accounts_tombstone_is_not_listed_nor_enabled(stores: Stores) -> None:
+    gone = await add_user(stores, "gone@example.com")
+    kept = await add_user(stores, "kept@example.com")
+    assert await stores.admin.disable(Disabling(gone.id, utc_now(), "deleted", []))
+    await mark_deleted(stores, gone.id)
+    listed = await stores.admin.list_users(UserQuery(limit=10))
+    assert [u.id for u in listed] == [kept.id]
+    assert not await stores.admin.enable(Enabling(gone.id, utc_now(), an_event(gone.id)))
+
+
+async def mark_deleted(stores: Stores, user_id: str) -> None:
+    """What a deletion leaves (accounts/closure.py): only its marks matter here."""
+    if stores.raw is not None:
+        await stores.raw.update_one({"_id": user_id}, {"$set": {"deleted_at": utc_now()}})
+    else:
+        stores.users.users[user_id].deleted_at = utc_now()

@@ -16,6 +16,7 @@ from consumers.dead_letters import dlq_topic
 from consumers.kafka import KafkaTransport, ensure_topics
 from consumers.memory import MemoryBroker
 from consumers.transport import Headers, Partition, Record, RecordSource, Transport
+from quizauth_wire.topics import TopicShape
 from tests.conftest import drop_test_topics
 from tests.support.servers import Servers
 
@@ -32,7 +33,7 @@ class Harness:
             self.broker.create_topic(topic)
         else:
             assert self.bootstrap is not None
-            await ensure_topics(self.bootstrap, [topic], timeout_ms=5000)
+            await ensure_topics(self.bootstrap, [topic], timeout_ms=5000, shape=TopicShape())
 
     async def publish(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
         headers: Headers = (("trace", key),)

@@ -20,6 +20,7 @@ from auth_api.events.publisher import (
     UnreachablePublisher,
 )
 from infra.stack_lib.api import free_port
+from quizauth_wire.topics import TopicShape
 from tests.conftest import drop_test_topics
 from tests.events.support import read_topic
 from tests.support.servers import Servers
@@ -55,7 +56,7 @@ async def harness(
         return
     servers: Servers = request.getfixturevalue("servers")
     # Two partitions, so that per-key order is more than the order of one log.
-    publisher = KafkaPublisher(servers.kafka_bootstrap, timeout_seconds=5, partitions=2)
+    publisher = KafkaPublisher(servers.kafka_bootstrap, timeout_seconds=5, shape=TopicShape(2))
     try:
         yield Harness(publisher, prefix, servers.kafka_bootstrap)
     finally:
@@ -123,7 +124,7 @@ async def test_without_a_broker_every_call_fails_with_publish_failed(unreachable
     publisher: EventPublisher = (
         UnreachablePublisher()
         if unreachable == "no_broker_configured"
-        else KafkaPublisher(f"127.0.0.1:{free_port()}", timeout_seconds=1, partitions=1)
+        else KafkaPublisher(f"127.0.0.1:{free_port()}", timeout_seconds=1, shape=TopicShape(1))
     )
     with pytest.raises(PublishFailed):
         await publisher.ensure_topics(["t"])

@@ -15,13 +15,13 @@ Limiter = MemoryRateLimiter | RedisRateLimiter
 
 async def test_revoked_token_is_revoked_others_are_not(revocations: Revocations) -> None:
     now = int(time.time())
-    await revocations.revoke("jti-1", ttl_seconds=60)
+    await revocations.revoke("jti-1", "user", ttl_seconds=60)
     assert await revocations.is_revoked("jti-1", "user", "s", now)
     assert not await revocations.is_revoked("jti-2", "user", "s", now)
 
 
 async def test_revocation_expires_with_the_token(revocations: Revocations) -> None:
-    await revocations.revoke("short-lived", ttl_seconds=1)
+    await revocations.revoke("short-lived", "user", ttl_seconds=1)
     await asyncio.sleep(1.2)
     assert not await revocations.is_revoked("short-lived", "user", "s", int(time.time()))
 
@@ -36,11 +36,11 @@ async def test_user_tokens_issued_before_the_cutoff_are_revoked(revocations: Rev
 
 async def test_revoked_sessions_deny_their_tokens(revocations: Revocations) -> None:
     now = int(time.time())
-    await revocations.revoke_sessions(["s1", "s2"], ttl_seconds=60)
+    await revocations.revoke_sessions("user", ["s1", "s2"], ttl_seconds=60)
     assert await revocations.is_revoked("any", "user", "s1", now)
     assert await revocations.is_revoked("any", "user", "s2", now)
     assert not await revocations.is_revoked("any", "user", "s3", now)
-    await revocations.revoke_sessions([], ttl_seconds=60)
+    await revocations.revoke_sessions("user", [], ttl_seconds=60)
 
 
 async def test_limit_allows_up_to_the_limit_then_refuses(limiter: Limiter) -> None:

@@ -35,7 +35,7 @@ async def test_a_revoked_token_is_revoked_for_the_client(
 ) -> None:
     now = int(time.time())
     assert not await client_reader.is_revoked(JTI, USER, SESSION, now)
-    await service_store.revoke(JTI, ttl_seconds=60)
+    await service_store.revoke(JTI, USER, ttl_seconds=60)
     assert await client_reader.is_revoked(JTI, USER, SESSION, now)
     assert not await client_reader.is_revoked("another-jti", USER, SESSION, now)
 
@@ -44,7 +44,7 @@ async def test_a_revoked_session_is_revoked_for_the_client(
     service_store: RedisRevocationStore, client_reader: RedisDenylist
 ) -> None:
     now = int(time.time())
-    await service_store.revoke_sessions([SESSION], ttl_seconds=60)
+    await service_store.revoke_sessions(USER, [SESSION], ttl_seconds=60)
     assert await client_reader.is_revoked("any-jti", USER, SESSION, now)
     assert not await client_reader.is_revoked("any-jti", USER, "session-2", now)
 
@@ -64,8 +64,8 @@ async def test_both_sides_read_the_same_keys(
 ) -> None:
     """The layout itself: what the service wrote sits where the contract says."""
     layout = quizauth_wire.DenylistLayout(isolation["redis_prefix"])
-    await service_store.revoke(JTI, ttl_seconds=60)
-    await service_store.revoke_sessions([SESSION], ttl_seconds=60)
+    await service_store.revoke(JTI, USER, ttl_seconds=60)
+    await service_store.revoke_sessions(USER, [SESSION], ttl_seconds=60)
     await service_store.revoke_user_tokens(USER, before=123, ttl_seconds=60)
     values = await redis_client.mget(layout.keys_for(JTI, USER, SESSION))
     assert values == [b"1", b"1", b"123"]
@@ -81,3 +81,22 @@ def test_the_wire_module_imports_only_the_standard_library() -> None:
             imported.add(node.module.partition(".")[0])
     assert imported, "the parser found no import at all"
     assert imported <= sys.stdlib_module_names | {"__future__"}, imported
+
+
+async def test_a_token_revoked_under_the_legacy_layout_stays_revoked(
+    client_reader: RedisDenylist, redis_client: Redis, isolation: dict[str, str]
+) -> None:
+    """Keys written by releases before the hash tags still deny, for the service's
+    check and the client's alike, until they expire."""
+    layout = quizauth_wire.DenylistLayout(isolation["redis_prefix"])
+    token, session, user = layout.legacy_keys_for(JTI, USER, SESSION)
+    now = int(time.time())
+    await redis_client.set(token, "1", ex=60)
+    assert await client_reader.is_revoked(JTI, USER, "other-session", now)
+    await redis_client.set(session, "1", ex=60)
+    assert await client_reader.is_revoked("other-jti", USER, SESSION, now)
+    await redis_client.set(user, str(now), ex=60)
+    assert await client_reader.is_revoked("other-jti", USER, "other-session", now - 1)
+    service = RedisRevocationStore(redis_client, isolation["redis_prefix"])
+    assert await service.is_revoked("other-jti", USER, "other-session", now - 1)
+    assert not await service.is_revoked("other-jti", "user-2", "other-session", now - 1)

@@ -16,10 +16,11 @@ STOP_TIMEOUT_SECONDS = 15
 
 
 class LiveServer:
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, port: int = 0) -> None:
         # Bound before uvicorn starts: the port is known and cannot be taken meanwhile.
+        # `port`: one chosen earlier, when the app's settings must name its own URL.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", port))
         port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(

@@ -34,6 +34,8 @@ def service_environment(settings: Settings, kafka_bootstrap: str) -> dict[str, s
         AUTH_REDIS_PREFIX=settings.redis_prefix,
         AUTH_KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
         AUTH_KAFKA_TOPIC_PARTITIONS=str(settings.kafka_topic_partitions),
+        AUTH_KAFKA_REPLICATION_FACTOR=str(settings.kafka_replication_factor),
+        AUTH_KAFKA_MIN_INSYNC_REPLICAS=str(settings.kafka_min_insync_replicas),
         AUTH_KAFKA_BOOTSTRAP=kafka_bootstrap,
         **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
     )

@@ -19,7 +19,7 @@ from consumers.quiz_profiles import COLLECTION, RECENT_LOGINS, QuizProfiles
 from tests.conftest import running
 from tests.events.runners import committed, consuming, done_with, metric, quick_runner
 from tests.events.support import envelopes, outbox_drained, publish, read_topic
-from tests.support.api import login, register, unique_email
+from tests.support.api import PASSWORD, login, register, unique_email
 from tests.support.polling import eventually
 from tests.support.servers import Servers
 
@@ -128,3 +128,68 @@ async def test_the_profile_update_itself_is_idempotent(
     assert profile["last_login_at"] == later[-1].time
     assert profile["recent_login_ids"] == [e.id for e in later[-RECENT_LOGINS:]]
     assert await test_db[COLLECTION].count_documents({}) == 1
+
+
+async def test_a_deletion_erases_the_profile_and_late_events_do_not_bring_it_back(
+    real_settings: SettingsFactory, test_db: Database
+) -> None:
+    profiles = QuizProfiles(test_db[COLLECTION])
+    user_id, start = str(uuid.uuid4()), datetime(2025, 1, 1, tzinfo=UTC)
+    await profiles.on_registered(event("user.registered", user_id, start))
+    moved = AuthEvent(
+        str(uuid.uuid4()),
+        "user.email_changed",
+        user_id,
+        start,
+        {"user_id": user_id, "old_email": "ada@example.com", "new_email": "ada@example.org"},
+    )
+    await profiles.on_email_changed(moved)
+    profile = await test_db[COLLECTION].find_one({"_id": user_id})
+    assert profile is not None
+    assert profile["email"] == "ada@example.org"
+
+    stamp = "2025-01-02T00:00:00.000Z"
+    deleted = AuthEvent(
+        str(uuid.uuid4()), "user.deleted", user_id, start, {"user_id": user_id, "deleted_at": stamp}
+    )
+    for _ in range(2):  # delivered twice: the same tombstone
+        await profiles.on_deleted(deleted)
+    late_login = event("user.logged_in", user_id, start, method="password")
+    await profiles.on_registered(event("user.registered", user_id, start))
+    await profiles.on_logged_in(late_login)
+    await profiles.on_email_changed(moved)
+    stored = await test_db[COLLECTION].find().to_list()
+    assert stored == [{"_id": user_id, "deleted_at": parse_time(stamp)}]
+
+
+async def test_an_account_deleted_through_the_api_leaves_the_consumer_no_profile(
+    real_settings: SettingsFactory, servers: Servers, test_db: Database
+) -> None:
+    settings = real_settings()
+    async with running(create_app(settings)) as api:
+        email = unique_email()
+        user_id = (await register(api, email, display_name="Ada")).json()["id"]
+        token = (await login(api, email)).json()["access_token"]
+        deleted = await api.request(
+            "DELETE",
+            "/auth/me",
+            json={"password": PASSWORD},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert deleted.status_code == 204
+        await outbox_drained(api)
+    runner = profiles_runner(servers, settings, test_db)
+    deletions = settings.kafka_topic_prefix + "user.deleted"
+
+    async def erased() -> bool:
+        profile = await test_db[COLLECTION].find_one({"_id": user_id})
+        return profile is not None and set(profile) == {"_id", "deleted_at"}
+
+    async with consuming(runner):
+        await eventually(lambda: done_with(runner, deletions) >= 1, 20, "the deletion")
+        await eventually(erased, 10, "the profile to be erased")
+    users = test_db["users"]
+    stored = await users.find_one({"_id": user_id})
+    assert stored is not None
+    assert (stored["email"], stored["display_name"], stored["password_hash"]) == ("", "", "")
+    assert email not in str(await test_db[COLLECTION].find().to_list())

@@ -31,6 +31,16 @@ DATA: dict[str, dict[str, Any]] = {
         "logged_out_at": AT,
         "scope": "session",
     },
+    "user.email_verified": {"user_id": USER_ID, "email": "Ada@example.com", "verified_at": AT},
+    "user.password_reset": {"user_id": USER_ID, "reset_at": AT},
+    "user.password_changed": {"user_id": USER_ID, "changed_at": AT},
+    "user.email_changed": {
+        "user_id": USER_ID,
+        "old_email": "Ada@example.com",
+        "new_email": "ada@example.org",
+        "changed_at": AT,
+    },
+    "user.deleted": {"user_id": USER_ID, "deleted_at": AT},
 }
 
 
@@ -109,6 +119,13 @@ BROKEN = {
 }
 
 
+def test_a_deletion_event_carries_only_the_id_and_the_time() -> None:
+    envelope = emitted("user.deleted")
+    assert set(envelope["data"]) == {"user_id", "deleted_at"}
+    leaky = changed(envelope, "data/email", "Ada@example.com")
+    assert not validator("user.deleted").is_valid(leaky)
+
+
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_broken_registration_event_is_refused(case: str) -> None:
     path, value = BROKEN[case]
@@ -154,4 +171,4 @@ def test_an_invalid_schema_file_is_refused(tmp_path: Path) -> None:
 def test_the_loader_refuses_what_it_cannot_place() -> None:
     schemas = EventSchemas()
     assert schemas.problems(["not", "an", "object"]) == ["the envelope is not a JSON object"]
-    assert schemas.problems({"type": "user.deleted"}) == ["unknown event type 'user.deleted'"]
+    assert schemas.problems({"type": "user.renamed"}) == ["unknown event type 'user.renamed'"]

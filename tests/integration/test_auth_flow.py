@@ -20,7 +20,7 @@ async def test_register_returns_the_public_profile(api: httpx.AsyncClient) -> No
     response = await register(api, email, display_name="Quiz Master")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "display_name", "created_at"}
+    assert set(body) == {"id", "email", "display_name", "created_at", "email_verified"}
     assert body["email"] == email
     assert body["display_name"] == "Quiz Master"
 

@@ -88,6 +88,23 @@ def test_kafka_init_creates_every_event_topic_and_its_dlq() -> None:
     assert "--if-not-exists" in script
 
 
+def test_kafka_init_creates_the_topics_in_the_shape_the_services_would() -> None:
+    """From the same settings as the API's and the consumer's, with the same defaults."""
+    init = service("kafka-init")
+    shape = {
+        "PARTITIONS": "kafka_topic_partitions",
+        "REPLICATION_FACTOR": "kafka_replication_factor",
+        "MIN_INSYNC_REPLICAS": "kafka_min_insync_replicas",
+    }
+    for variable, field in shape.items():
+        default = Settings.model_fields[field].default
+        assert init["environment"][variable] == f"${{AUTH_{field.upper()}:-{default}}}"
+    script = init["command"][0]
+    assert '--partitions "$$PARTITIONS"' in script
+    assert '--replication-factor "$$REPLICATION_FACTOR"' in script
+    assert '--config "min.insync.replicas=$$MIN_INSYNC_REPLICAS"' in script
+
+
 def test_prometheus_scrapes_the_api_and_the_consumer() -> None:
     config = yaml.safe_load((REPO / "infra/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}

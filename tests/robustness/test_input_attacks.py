@@ -205,7 +205,7 @@ async def test_introspection_refuses_json(target: Target) -> None:
     [
         ("GET", "/auth/logout", "POST"),
         ("OPTIONS", "/auth/register", "POST"),
-        ("DELETE", "/auth/me", "GET"),
+        ("PUT", "/auth/me", "DELETE, GET"),
         ("PUT", "/auth/sessions/some-id", "DELETE"),
         ("POST", "/.well-known/jwks.json", "GET"),
     ],

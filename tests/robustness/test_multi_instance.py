@@ -18,6 +18,7 @@ from infra.stack_lib.api import free_port
 from tests.conftest import FAST_HASHING, drop_test_data, new_isolation
 from tests.events.processes import clean_environment, process, until_live
 from tests.support.api import assert_problem, bearer, login, register, unique_email
+from tests.support.mailbox import MailpitMailbox, wait_for_mail
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in, me_status, refresh
 
@@ -29,6 +30,7 @@ ACCOUNT_LIMIT = 3
 class Pair:
     first: httpx.AsyncClient
     second: httpx.AsyncClient
+    mailbox: MailpitMailbox
 
 
 def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str, str]:
@@ -44,6 +46,7 @@ def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str
         AUTH_KAFKA_TOPIC_PREFIX=isolation["kafka_topic_prefix"],
         AUTH_KAFKA_TOPIC_PARTITIONS="1",
         AUTH_LOGIN_ACCOUNT_IP_LIMIT=str(ACCOUNT_LIMIT),
+        AUTH_SMTP_URL=servers.smtp_url,
         **{f"AUTH_{name.upper()}": str(value) for name, value in FAST_HASHING.items()},
     )
 
@@ -73,7 +76,7 @@ async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
             ):
                 await until_live(first, first_log)
                 await until_live(second, second_log)
-                yield Pair(first, second)
+                yield Pair(first, second, MailpitMailbox(servers.mail_api))
     finally:
         await drop_test_data(servers, isolation)
 
@@ -157,3 +160,24 @@ async def test_the_server_stops_reading_a_head_that_never_ends(pair: Pair) -> No
     assert sent < 2 * 1024 * 1024, "the server kept reading a 2 MiB head"
     assert answer == b"" or answer.startswith(b"HTTP/1.1 431 "), answer
     assert (await pair.first.get("/health/live")).status_code == 200
+
+
+async def test_a_password_reset_kills_tokens_on_every_instance_at_once(pair: Pair) -> None:
+    email = unique_email()
+    assert (await register(pair.first, email)).status_code == 201
+    tokens = [(await login(client, email)).json() for client in (pair.first, pair.second)]
+    for client in (pair.first, pair.second):
+        for issued in tokens:
+            assert await me_status(client, issued["access_token"]) == 200
+    forgot = await pair.second.post("/auth/password/forgot", json={"email": email})
+    assert forgot.status_code == 202
+    mail = await wait_for_mail(pair.mailbox, email, "password_reset")
+    body = {"token": mail.token, "new_password": "a brand new passphrase"}
+    assert (await pair.first.post("/auth/password/reset", json=body)).status_code == 204
+    for client in (pair.first, pair.second):  # at once: no waiting, on both instances
+        for issued in tokens:
+            assert await me_status(client, issued["access_token"]) == 401
+            answer = await refresh(client, issued["refresh_token"])
+            assert answer.status_code == 401
+    used = await pair.second.post("/auth/password/reset", json=body)
+    assert_problem(used, 400, "INVALID_TOKEN")

@@ -25,6 +25,16 @@ THROTTLED = {
     "login_auth_login_post",
     "introspect_token_auth_introspect_post",
     "revoke_token_auth_revoke_post",
+    # The account lifecycle: every endpoint counts per account and per address.
+    "verify_email_auth_email_verify_post",
+    "resend_verification_auth_email_verify_resend_post",
+    "forgot_password_auth_password_forgot_post",
+    "reset_password_auth_password_reset_post",
+    "change_password_auth_password_change_post",
+    "change_email_auth_email_change_post",
+    "confirm_email_change_auth_email_change_confirm_post",
+    "delete_account_auth_me_delete",
+    "export_account_auth_me_export_get",
 }
 NO_SERVER_NEEDED = {
     "jwks__well_known_jwks_json_get",

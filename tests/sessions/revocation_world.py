@@ -59,13 +59,13 @@ class FlakyRevocations(MemoryRevocationStore):
         if self.down:
             raise DependencyUnavailable("redis")
 
-    async def revoke(self, jti: str, ttl_seconds: int) -> None:
+    async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
         self._check()
-        await super().revoke(jti, ttl_seconds)
+        await super().revoke(jti, user_id, ttl_seconds)
 
-    async def revoke_sessions(self, session_ids: list[str], ttl_seconds: int) -> None:
+    async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         self._check()
-        await super().revoke_sessions(session_ids, ttl_seconds)
+        await super().revoke_sessions(user_id, session_ids, ttl_seconds)
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
         self._check()

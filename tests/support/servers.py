@@ -1,4 +1,4 @@
-"""Finds the real MongoDB, Redis and Kafka for a test session, in this order:
+"""Finds the real MongoDB, Redis, Kafka and mail catcher for a test session, in this order:
 AUTH_* settings in the environment; testcontainers when a Docker daemon answers;
 the project's native launcher, infra/stack."""
 
@@ -21,6 +21,10 @@ class Servers:
     kafka_bootstrap: str
     origin: str
     cleanup: list[Callable[[], None]] = field(default_factory=list)
+    # The mail catcher: its SMTP server (AUTH_SMTP_URL) and its HTTP API, where tests
+    # read what was sent.
+    smtp_url: str = ""
+    mail_api: str = ""
 
     def close(self) -> None:
         for step in reversed(self.cleanup):
@@ -34,8 +38,9 @@ class ServersUnavailableError(RuntimeError):
 def from_environment() -> Servers | None:
     mongo, redis = os.environ.get("AUTH_MONGO_URL"), os.environ.get("AUTH_REDIS_URL")
     kafka = os.environ.get("AUTH_KAFKA_BOOTSTRAP")
-    if mongo and redis and kafka:
-        return Servers(mongo, redis, kafka, origin="environment")
+    smtp, mail_api = os.environ.get("AUTH_SMTP_URL"), os.environ.get("AUTH_STACK_MAIL_API")
+    if mongo and redis and kafka and smtp and mail_api:
+        return Servers(mongo, redis, kafka, "environment", smtp_url=smtp, mail_api=mail_api)
     return None
 
 
@@ -63,6 +68,7 @@ def docker_answers() -> bool:
 def from_testcontainers() -> Servers | None:
     if not docker_answers():
         return None
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
     from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
     from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
     from testcontainers.redis import RedisContainer  # noqa: PLC0415
@@ -70,11 +76,18 @@ def from_testcontainers() -> Servers | None:
     mongo = MongoDbContainer("mongo:7").start()
     redis = RedisContainer("redis:7").start()
     kafka = KafkaContainer("apache/kafka:3.9.1").with_kraft().start()
+    mail = DockerContainer("axllent/mailpit:v1.33.1").with_exposed_ports(1025, 8025).start()
     redis_url = f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0"
+    mail_host = mail.get_container_host_ip()
     servers = Servers(
-        mongo.get_connection_url(), redis_url, kafka.get_bootstrap_server(), "testcontainers"
+        mongo.get_connection_url(),
+        redis_url,
+        kafka.get_bootstrap_server(),
+        "testcontainers",
+        smtp_url=f"smtp://{mail_host}:{mail.get_exposed_port(1025)}",
+        mail_api=f"http://{mail_host}:{mail.get_exposed_port(8025)}",
     )
-    servers.cleanup += [mongo.stop, redis.stop, kafka.stop]
+    servers.cleanup += [mongo.stop, redis.stop, kafka.stop, mail.stop]
     return servers
 
 
@@ -86,7 +99,12 @@ def from_native_stack() -> Servers:
         raise ServersUnavailableError(str(exc)) from exc
     env = shared.client_env()
     servers = Servers(
-        env["AUTH_MONGO_URL"], env["AUTH_REDIS_URL"], env["AUTH_KAFKA_BOOTSTRAP"], "infra/stack"
+        env["AUTH_MONGO_URL"],
+        env["AUTH_REDIS_URL"],
+        env["AUTH_KAFKA_BOOTSTRAP"],
+        "infra/stack",
+        smtp_url=env["AUTH_SMTP_URL"],
+        mail_api=env["AUTH_STACK_MAIL_API"],
     )
     if started:  # stop only what this session started; others may be using the rest
         servers.cleanup.append(lambda: shared.stop(*started))

@@ -404,3 +404,13 @@ async def test_an_unknown_user_is_not_found(services: ServiceSet, call: str) -> 
     arguments = {"set_roles": (["reviewer"],), "disable": ("spam",)}.get(call, ())
     with pytest.raises(UserNotFound):
         await getattr(services.admin, call)(actor, "no-such-user", *arguments)
+
+
+async def test_a_deleted_account_is_not_found(services: ServiceSet) -> None:
+    actor, player = await admin_and_player(services)
+    stored = services.store.users[player.id]
+    stored.is_active, stored.deleted_at = False, services.clock.now()
+    for call, arguments in [("detail", ()), ("enable", ()), ("set_roles", (["reviewer"],))]:
+        with pytest.raises(UserNotFound):
+            await getattr(services.admin, call)(actor, player.id, *arguments)
+    assert not stored.is_active

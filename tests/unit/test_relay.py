@@ -7,7 +7,9 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from auth_api.events.publisher import MemoryPublisher
+import pytest
+
+from auth_api.events.publisher import MemoryPublisher, PublishFailed, TopicsRefused
 from auth_api.events.relay import OutboxRelay, RelayTuning
 from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType, PendingEvent
@@ -202,3 +204,56 @@ async def test_a_user_that_always_fails_holds_back_no_one_behind_it() -> None:
         await until_published(publisher, 5, seconds=5)
     assert len(publisher.messages) == 5
     assert [batch.user_id for batch in await store.pending(10)] == [first]
+
+
+class RefusingPublisher(MemoryPublisher):
+    """A broker that refuses to create the topics until told otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusing = True
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        if self.refusing:
+            raise TopicsRefused(f"{topics[0]}: error code 38: only 1 broker(s) are registered")
+
+
+async def test_refused_topics_stop_delivery_and_say_why_until_they_are_created() -> None:
+    store, publisher = MemoryUserStore(), RefusingPublisher()
+    await registered_users(store, 1)
+    relay = OutboxRelay(store, publisher, "p.")
+    assert relay.topics == "pending"
+    with pytest.raises(TopicsRefused):
+        await relay.drain_once()
+    assert (
+        relay.topics == "failed: p.user.registered: error code 38: only 1 broker(s) are registered"
+    )
+    assert publisher.messages == []
+    assert (await store.backlog())[0] == 1, "the event waits in the outbox"
+    publisher.refusing = False
+    assert await relay.drain_once() == 1
+    assert relay.topics == "ok"
+
+
+class UnreachablePublisherOnce(MemoryPublisher):
+    """Kafka does not answer at first: that says nothing about the topics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise PublishFailed("KafkaConnectionError")
+
+
+async def test_an_unreachable_broker_leaves_the_topics_pending_not_failed() -> None:
+    store, publisher = MemoryUserStore(), UnreachablePublisherOnce()
+    relay = OutboxRelay(store, publisher, "")
+    with pytest.raises(PublishFailed):
+        await relay.drain_once()
+    assert relay.topics == "pending"
+    await relay.drain_once()
+    await relay.drain_once()
+    assert (relay.topics, publisher.calls) == ("ok", 2), "once made, never asked again"

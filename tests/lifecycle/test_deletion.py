@@ -1,0 +1,41 @@
+"""Deleting the account: tokens and sessions end, personal data goes, the address is
+free again, and consumers hear only the id and the time."""
+
+from __future__ import annotations
+
+import json
+
+from tests.lifecycle.conftest import Life
+from tests.support.api import PASSWORD, assert_problem, login, register
+
+
+async def test_a_deleted_account_keeps_no_personal_data(life: Life) -> None:
+    account = await life.account()
+    await life.client.post("/auth/password/forgot", json={"email": account.email})
+    wrong = await life.client.request(
+        "DELETE", "/auth/me", json={"password": "not mine"}, headers=account.auth
+    )
+    assert_problem(wrong, 401, "INVALID_CREDENTIALS")
+    deleted = await life.client.request(
+        "DELETE", "/auth/me", json={"password": PASSWORD}, headers=account.auth
+    )
+    assert deleted.status_code == 204
+    assert_problem(
+        await life.client.get("/auth/me", headers=account.auth), 401, "NOT_AUTHENTICATED"
+    )
+    refresh = await life.client.post("/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert refresh.status_code == 401
+    assert_problem(await login(life.client, account.email), 401, "INVALID_CREDENTIALS")
+
+    record = await life.container.backends.accounts.account(account.id)
+    assert record is not None
+    user = record.user
+    assert (user.email, user.display_name, user.password_hash) == ("", "", "")
+    assert user.sessions == {}
+    assert record.tokens == {}
+    assert record.mails == []
+    events = await life.events(account.id)
+    deleted_events = [data for type_, data in events if type_ == "user.deleted"]
+    assert [set(data) for data in deleted_events] == [{"user_id", "deleted_at"}]
+    assert PASSWORD not in json.dumps(events)
+    assert (await register(life.client, account.email)).status_code == 201

@@ -1,0 +1,120 @@
+"""The service on a Redis Cluster (AUTH_REDIS_MODE=cluster, 3 masters with 1 replica
+each): two instances share revocations and rate limits, and a master's death is a 503,
+never a 500, until its replica takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from auth_api.app import create_app
+from auth_api.settings import Settings
+from infra.stack_lib.redis_cluster import NativeRedisCluster, redis_cli
+from quizauth_wire import DenylistLayout
+from tests.conftest import running
+from tests.support.api import assert_problem, bearer, login, register, unique_email
+from tests.support.sessions import logged_in, me_status, refresh
+
+pytestmark = pytest.mark.integration
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def cluster_settings(
+    real_settings: SettingsFactory, redis_cluster: NativeRedisCluster
+) -> SettingsFactory:
+    def build(**overrides: object) -> Settings:
+        return real_settings(redis_mode="cluster", redis_url=redis_cluster.url, **overrides)
+
+    return build
+
+
+async def test_sessions_work_across_two_instances(cluster_settings: SettingsFactory) -> None:
+    settings = cluster_settings()
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        email, tokens = await logged_in(first)
+        access, refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
+        assert await me_status(second, access) == 200
+        refreshed = await refresh(second, refresh_token)
+        assert refreshed.status_code == 200, refreshed.text
+        assert (await first.post("/auth/logout", headers=bearer(access))).status_code == 204
+        assert_problem(
+            await second.get("/auth/me", headers=bearer(access)), 401, "NOT_AUTHENTICATED"
+        )
+        _, other = await logged_in(second, email)
+        newest = str(other["access_token"])
+        assert await me_status(first, newest) == 200
+        assert (await second.post("/auth/logout-all", headers=bearer(newest))).status_code == 204
+        assert await me_status(first, newest) == 401
+        assert await me_status(first, str(refreshed.json()["access_token"])) == 401
+        assert (await refresh(first, str(refreshed.json()["refresh_token"]))).status_code == 401
+
+
+async def test_login_limits_are_shared_between_instances(cluster_settings: SettingsFactory) -> None:
+    settings = cluster_settings(login_account_ip_limit=3)
+    email = unique_email()
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        assert (await register(first, email)).status_code == 201
+        for client in (first, second, first):
+            assert (await login(client, email, "wrong password!")).status_code == 401
+        assert_problem(await login(second, email, "wrong password!"), 429, "RATE_LIMITED")
+
+
+async def user_id_of(client: httpx.AsyncClient, access: str) -> str:
+    response = await client.get("/auth/me", headers=bearer(access))
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+async def statuses_until_served(client: httpx.AsyncClient, access: str) -> tuple[set[int], float]:
+    """/auth/me, asked every 100 ms from the kill on until it answers 200 again (at most
+    30 s): every status seen, and the seconds until the 200."""
+    started, seen = time.monotonic(), set()
+    while time.monotonic() - started < 30:
+        status = await me_status(client, access)
+        seen.add(status)
+        if status == 200:
+            break
+        await asyncio.sleep(0.1)
+    return seen, time.monotonic() - started
+
+
+async def test_a_killed_master_is_a_503_until_its_replica_takes_over(
+    cluster_settings: SettingsFactory, redis_cluster: NativeRedisCluster
+) -> None:
+    settings = cluster_settings(io_timeout_seconds=0.5)
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        _, tokens = await logged_in(first)
+        access = str(tokens["access_token"])
+        user_id = await user_id_of(second, access)
+        master = redis_cluster.master_of(DenylistLayout(settings.redis_prefix).user_key(user_id))
+        redis_cluster.kill(master)
+        try:
+            seen, failover_seconds = await statuses_until_served(second, access)
+            print(f"failover: /auth/me served again {failover_seconds:.1f} s after the kill")
+            topology = redis_cli(redis_cluster.live_ports()[0], "cluster", "nodes")
+            assert 200 in seen, f"not served again after 30 s; the cluster says:\n{topology}"
+            assert 503 in seen
+            assert seen <= {503, 200}
+            assert (await first.post("/auth/logout", headers=bearer(access))).status_code == 204
+            assert await me_status(second, access) == 401
+            assert await me_status(first, access) == 401
+        finally:
+            redis_cluster.restart(master)
+
+
+async def test_a_fresh_instance_serves_a_burst_of_first_requests(
+    cluster_settings: SettingsFactory,
+) -> None:
+    """The first requests of an instance arrive together: each one's check answers."""
+    settings = cluster_settings()
+    async with running(create_app(settings)) as first:
+        _, tokens = await logged_in(first)
+        access = str(tokens["access_token"])
+        async with running(create_app(settings)) as fresh:
+            statuses = await asyncio.gather(*(me_status(fresh, access) for _ in range(40)))
+    assert set(statuses) == {200}
