@@ -240,17 +240,23 @@ class RedisRateLimiter:
         return LimitDecision(allowed, 0 if allowed else retry_after, tuple(counts))
 
     async def reset_prefix(self, prefix: str) -> int:
-        pattern = glob_escape(f"{self._prefix}rl:{prefix}") + "*"
+        """A SCAN (every node of a cluster), deleting as it goes, slot by slot."""
+        pattern = glob_escape(self._key(prefix)) + "*"
         deleted = 0
         async with redis_errors():
-            batch: list[bytes] = []
+            batch: list[str] = []
             async for key in self._redis.scan_iter(match=pattern, count=500):
-                batch.append(key)
+                batch.append(key.decode() if isinstance(key, bytes) else key)
                 if len(batch) >= 500:
-                    deleted += await self._redis.delete(*batch)
+                    deleted += await self._delete(batch)
                     batch = []
-            if batch:
-                deleted += await self._redis.delete(*batch)
+            deleted += await self._delete(batch)
+        return deleted
+
+    async def _delete(self, keys: list[str]) -> int:
+        deleted = 0
+        for group in self._key_groups(keys):
+            deleted += await self._redis.delete(*group)
         return deleted
 
     async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
