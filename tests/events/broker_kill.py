@@ -20,7 +20,7 @@ from auth_api import container as container_module
 from auth_api.container import Backends
 from auth_api.model.events import PendingEvent, encode
 from auth_api.settings import Settings
-from auth_api.store.ports import Outbox, UserEvents
+from auth_api.store.ports import BacklogReading, Outbox, PendingPage, UserEvents
 from quizauth_wire import topic_for
 from tests.support.api import bearer, login, register, unique_email
 from tests.support.forgery import parts
@@ -49,6 +49,18 @@ class RecordingOutbox:
         for batch in batches:
             self._note(batch)
         return batches
+
+    async def pending_page(self, limit: int) -> PendingPage:
+        page = await self._inner.pending_page(limit)
+        for batch in page.batches:
+            self._note(batch)
+        return page
+
+    async def restore_markers(self, limit: int, after: str = "") -> str | None:
+        return await self._inner.restore_markers(limit, after)
+
+    async def read_backlog(self, max_users: int) -> BacklogReading:
+        return await self._inner.read_backlog(max_users)
 
     async def pending_of(self, user_id: str) -> UserEvents | None:
         batch = await self._inner.pending_of(user_id)

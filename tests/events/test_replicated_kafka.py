@@ -89,7 +89,23 @@ async def test_the_relay_and_the_consumer_make_their_topics_replicated(
         partitions = await described(bootstrap, topic)
         assert len(partitions) == 3
         assert all(len(replicas) == 3 for replicas, _ in partitions.values())
-        assert await min_insync_of(bootstrap, topic) == "2"
+        assert await settled_min_insync_of(bootstrap, topic) == "2"
+
+
+async def settled_min_insync_of(bootstrap: str, topic: str) -> str:
+    """The topic's min.insync.replicas, once the broker asked reports it: like its
+    partitions, a new topic's configuration reaches the brokers a moment later."""
+    found: list[str] = []
+
+    async def reported() -> bool:
+        try:
+            found.append(await min_insync_of(bootstrap, topic))
+        except ValueError:  # not among the configs the broker answered with yet
+            return False
+        return True
+
+    await eventually(reported, 30, f"the brokers to report {topic}'s min.insync.replicas")
+    return found[-1]
 
 
 async def described(bootstrap: str, topic: str) -> dict[tuple[str, int], Any]:
