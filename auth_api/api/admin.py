@@ -18,12 +18,13 @@ from auth_api.api.admin_schemas import (
     UserPageResponse,
 )
 from auth_api.api.deps import ClaimsDep, ServicesDep
-from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM
+from auth_api.http.problem import BEARER_PROBLEMS, INPUT_PROBLEMS, PROBLEM, TOO_LARGE
 from quizauth_wire import BUILT_IN_ROLES, MAX_ROLE_LENGTH
 
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 # Every admin route may answer these besides its own: no token, not an admin, bad input.
-ADMIN_PROBLEMS = {**BEARER_PROBLEMS, **INPUT_PROBLEMS, 403: PROBLEM}
+# 413 and 431 come from the body limit and the server's head limit, on every route.
+ADMIN_PROBLEMS = {**BEARER_PROBLEMS, **INPUT_PROBLEMS, **TOO_LARGE, 403: PROBLEM}
 ON_A_USER = {**ADMIN_PROBLEMS, 404: PROBLEM}
 
 
