@@ -123,6 +123,9 @@ class ScalingRun:
 
     # --- measured rounds ---------------------------------------------------------------
 
+    def clients(self, flow: str) -> int:
+        return self.cfg.hash_clients if flow in ("login", "register") else 1
+
     def plan(self, deployment: Deployment, flow: str, clients: int, tag: str) -> dict[str, Any]:
         return {
             "scenario": flow,
@@ -139,14 +142,21 @@ class ScalingRun:
         }
 
     def measure(self, deployment: Deployment, round_number: int) -> None:
-        clients = {"login": self.cfg.hash_clients, "register": self.cfg.hash_clients}
         for flow in FLOWS:
-            count = clients.get(flow, 1)
+            count = self.clients(flow)
             tag = f"{self.ctx.tag}.s{deployment.size}.r{round_number}"
             meter = Meter(deployment.api, db_pid=self.mongo_pid())
             raw = run_client(self.plan(deployment, flow, count, tag), self.ctx.cores.load, meter)
             result = from_group(flow, raw["groups"][flow], count, meter)
             deployment.rounds.setdefault(flow, []).append(result)
+
+    def warm_up(self) -> None:
+        """One unrecorded pass of every flow on the smallest size: the mongo server is
+        a fresh JVM, whose JIT would otherwise bill its compiling to the first size."""
+        smallest = self.deployments[min(self.deployments)]
+        for flow in FLOWS:
+            plan = self.plan(smallest, flow, self.clients(flow), f"{self.ctx.tag}.warmup")
+            run_client(plan, self.ctx.cores.load, Meter(smallest.api, db_pid=self.mongo_pid()))
 
     def run_rounds(self) -> None:
         sizes = sorted(self.deployments)
@@ -195,6 +205,8 @@ class ScalingRun:
             for size in sorted(self.cfg.scaling_sizes):
                 deployment = self.deploy(size, password_hash)
                 say(f"{size:,} users seeded in {deployment.seed_seconds:.1f}s")
+            say("warming up (not recorded)")
+            self.warm_up()
             self.run_rounds()
             self.measure_idle()
         return self.results()

@@ -43,7 +43,10 @@ def row(login_p50: float, idle: float | None = 0.5, **overrides: float) -> dict[
         "me_p50_ms": 1.0,
         "refresh_p50_ms": 4.0,
         "register_p50_ms": 40.0,
+        "login_api_cpu_ms": 25.0,
         "login_db_cpu_ms": 0.5,
+        "refresh_db_cpu_ms": 0.4,
+        "register_db_cpu_ms": 0.6,
         "idle_db_cpu_percent": idle,
     }
     return figures | overrides
@@ -74,14 +77,15 @@ def test_size_row_reads_each_flow_of_its_size() -> None:
         "login": run(30.0),
         "me": run(1.5),
         "refresh": run(5.0),
-        "register": run(45.0),
+        "register": run(45.0, db_cpu=3.0),
     }
     figures = size_row(flows, idle_cpu_percent=0.7)
     assert figures["login_p50_ms"] == 30.0
     assert figures["login_p99_ms"] == 90.0
     assert (figures["me_p50_ms"], figures["refresh_p50_ms"]) == (1.5, 5.0)
     assert figures["register_p50_ms"] == 45.0
-    assert figures["login_db_cpu_ms"] == 2.0
+    assert (figures["login_db_cpu_ms"], figures["register_db_cpu_ms"]) == (2.0, 3.0)
+    assert figures["login_api_cpu_ms"] is None  # not measured in these runs
     assert figures["idle_db_cpu_percent"] == 0.7
 
 
