@@ -33,11 +33,11 @@ class BenchConfig:
     propagation_rounds: int = 40  # logouts whose propagation is timed, each after a login
     port: int = 0  # 0: any free port
     scaling_sizes: list[int] = field(default_factory=lambda: [1_000, 10_000, 100_000])
-    scaling_rounds: int = 3  # each size measured once per round
+    scaling_rounds: int = 4  # each flow at each size once per round; even: balanced order
     scaling_seconds: float = 5.0  # each flow's measured phase, per size and round
     scaling_warmup_s: float = 1.0
     scaling_idle_s: float = 20.0  # the mongo server's CPU sampled while the API idles
-    scaling_settle_s: float = 10.0  # after the API's start, before the idle sample
+    scaling_settle_s: float = 5.0  # after the API's start, before the idle sample
     only: list[str] = field(default_factory=lambda: list(SCENARIOS))
     profile: bool = False
     output: Path = RESULTS
@@ -77,7 +77,7 @@ def parse_args(argv: list[str]) -> BenchConfig:
         help="users seeded for the scaling scenario (each 2 to 1,000,000)",
     )  # fmt: skip
     parser.add_argument(
-        "--scaling-rounds", type=int, default=3, help="rounds of the scaling scenario (1 to 9)"
+        "--scaling-rounds", type=int, default=4, help="rounds of the scaling scenario (1 to 9)"
     )
     args = parser.parse_args(argv)
     sizes_ok = all(2 <= n <= 1_000_000 for n in args.scaling_sizes)

@@ -1,9 +1,10 @@
 """How the API's costs grow with the number of users. One private MongoDB-wire server
 holds a database per size (1,000, 10,000 and 100,000 seeded users by default), each
-served by an API process of its own. The flows are measured in rounds, every size once
-per round and the order reversed each round, so that the machine's drifting load falls
-on every size alike. Then, with each API alone and idle in turn, the mongo server's CPU
-is sampled from /proc: the relay's sweeps must not read every user."""
+served by an API process of its own. The flows are measured in rounds: in each, every
+flow at every size back to back, the order of the sizes reversed every other round, so
+that the drifting load of a shared machine falls on every size alike. Then, with each
+API alone and idle in turn, the mongo server's CPU is sampled from /proc: the relay's
+sweeps must not read every user."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from bench.report import ScenarioResult
 from bench.runners import Meter, from_group, run_client
 from bench.scaling_report import (
     cpu_percent,
-    largest_over_smallest,
     merge_rounds,
+    paired_ratios,
     scaling_table,
     scaling_targets,
     size_row,
@@ -141,14 +142,13 @@ class ScalingRun:
             "probe_interval_ms": self.cfg.probe_interval_ms,
         }
 
-    def measure(self, deployment: Deployment, round_number: int) -> None:
-        for flow in FLOWS:
-            count = self.clients(flow)
-            tag = f"{self.ctx.tag}.s{deployment.size}.r{round_number}"
-            meter = Meter(deployment.api, db_pid=self.mongo_pid())
-            raw = run_client(self.plan(deployment, flow, count, tag), self.ctx.cores.load, meter)
-            result = from_group(flow, raw["groups"][flow], count, meter)
-            deployment.rounds.setdefault(flow, []).append(result)
+    def measure(self, deployment: Deployment, flow: str, round_number: int) -> None:
+        count = self.clients(flow)
+        tag = f"{self.ctx.tag}.s{deployment.size}.r{round_number}"
+        meter = Meter(deployment.api, db_pid=self.mongo_pid())
+        raw = run_client(self.plan(deployment, flow, count, tag), self.ctx.cores.load, meter)
+        result = from_group(flow, raw["groups"][flow], count, meter)
+        deployment.rounds.setdefault(flow, []).append(result)
 
     def warm_up(self) -> None:
         """One unrecorded pass of every flow on the smallest size: the mongo server is
@@ -159,11 +159,13 @@ class ScalingRun:
             run_client(plan, self.ctx.cores.load, Meter(smallest.api, db_pid=self.mongo_pid()))
 
     def run_rounds(self) -> None:
-        sizes = sorted(self.deployments)
-        for number in range(self.cfg.scaling_rounds):
-            for size in sizes if number % 2 == 0 else reversed(sizes):
-                say(f"round {number + 1}, {size:,} users")
-                self.measure(self.deployments[size], number)
+        sizes, rounds = sorted(self.deployments), self.cfg.scaling_rounds
+        for number in range(rounds):
+            order = sizes if number % 2 == 0 else sizes[::-1]
+            say(f"round {number + 1} of {rounds}, sizes in the order {order}")
+            for flow in FLOWS:
+                for size in order:
+                    self.measure(self.deployments[size], flow, number)
 
     # --- idle --------------------------------------------------------------------------
 
@@ -181,8 +183,8 @@ class ScalingRun:
         for deployment in self.deployments.values():
             deployment.api.stop()
         seconds, settle = self.cfg.scaling_idle_s, self.cfg.scaling_settle_s
-        say(f"mongo server idle without an API, {seconds:g}s")
-        self.idle["no_api_percent"] = self.sample_idle(seconds)
+        say(f"mongo server idle without an API, {seconds / 2:g}s")
+        self.idle["no_api_percent"] = self.sample_idle(seconds / 2)
         for size, deployment in sorted(self.deployments.items()):
             say(f"mongo server idle with the {size:,}-user API alone, {seconds:g}s")
             pid = self.mongo_pid()
@@ -223,6 +225,17 @@ class ScalingRun:
                 deployment.users_file.unlink(missing_ok=True)
             self.mongo.stop()  # the memory backend: the seeded users go with it
 
+    def round_rows(self) -> list[dict[int, dict[str, Any]]]:
+        """Each round's figures by size, from the results of that round alone."""
+        count = min(len(r) for d in self.deployments.values() for r in d.rounds.values())
+        return [
+            {
+                size: size_row({flow: runs[number] for flow, runs in d.rounds.items()}, None)
+                for size, d in sorted(self.deployments.items())
+            }
+            for number in range(count)
+        ]
+
     def results(self) -> list[ScenarioResult]:
         merged: dict[int, dict[str, ScenarioResult]] = {}
         for size, deployment in sorted(self.deployments.items()):
@@ -232,17 +245,18 @@ class ScalingRun:
             }
         percents: dict[int, float] = self.idle.get("percent", {})
         rows = {size: size_row(flows, percents.get(size)) for size, flows in merged.items()}
-        ratios = largest_over_smallest(rows)
+        rounds = self.round_rows()
+        ratios = paired_ratios(rounds, rows)
         found = scaling_targets(rows, ratios)
         self.ctx.sections["scaling"] = (
-            "Scaling (medians of the rounds):\n"
-            + scaling_table(rows, ratios)
-            + "\n\n"
-            + targets_table(found),
+            f"Scaling: each figure the median of {len(rounds)} rounds; the last line the"
+            " median over the rounds of largest / smallest N within a round (idle CPU:"
+            " one sample per N)\n" + scaling_table(rows, ratios) + "\n\n" + targets_table(found),
             {
                 "sizes": sorted(rows),
                 "rows": rows,
                 "largest_over_smallest": ratios,
+                "rows_per_round": rounds,
                 "targets": found,
                 "idle": self.idle,
                 "seed_seconds": {s: d.seed_seconds for s, d in self.deployments.items()},

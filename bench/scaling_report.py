@@ -26,6 +26,8 @@ COLUMNS = (
     ("register_db_cpu_ms", "DB CPU ms/register"),
     ("idle_db_cpu_percent", "DB idle CPU %"),
 )
+# Sampled once per size, after the rounds, rather than in every round.
+ONCE_PER_SIZE = frozenset({"idle_db_cpu_percent"})
 
 
 def _median(values: Sequence[float | None]) -> float:
@@ -61,7 +63,10 @@ def merge_rounds(name: str, rounds: Sequence[ScenarioResult]) -> ScenarioResult:
         server_cpu_percent=_median([r.server_cpu_percent for r in rounds]),
         db_cpu_ms_per_request=_per_request([r.db_cpu_ms_per_request for r in rounds], requests),
         notes=[f"median of {len(rounds)} rounds' percentiles"],
-        extra={"rounds_p50_ms": [r.p50_ms for r in rounds]},
+        extra={
+            "rounds_p50_ms": [r.p50_ms for r in rounds],
+            "rounds_db_cpu_ms_per_request": [r.db_cpu_ms_per_request for r in rounds],
+        },
     )
 
 
@@ -100,6 +105,25 @@ def largest_over_smallest(rows: Mapping[int, Mapping[str, Any]]) -> dict[str, fl
             ratios[key] = None
         else:
             ratios[key] = high / low
+    return ratios
+
+
+def paired_ratios(
+    rounds: Sequence[Mapping[int, Mapping[str, Any]]], rows: Mapping[int, Mapping[str, Any]]
+) -> dict[str, float | None]:
+    """Largest over smallest size within each round, then the median over the rounds.
+    Within a round the sizes of one flow ran seconds apart, so the drift of a shared
+    machine's load between rounds cancels out. Figures sampled once per size are
+    divided directly, from `rows`."""
+    per_round = [largest_over_smallest(sizes) for sizes in rounds]
+    direct = largest_over_smallest(rows)
+    ratios: dict[str, float | None] = {}
+    for key, _ in COLUMNS:
+        if key in ONCE_PER_SIZE:
+            ratios[key] = direct[key]
+            continue
+        values = [value for r in per_round if (value := r[key]) is not None]
+        ratios[key] = statistics.median(values) if values else None
     return ratios
 
 

@@ -17,6 +17,7 @@ from bench.scaling_report import (
     cpu_percent,
     largest_over_smallest,
     merge_rounds,
+    paired_ratios,
     scaling_table,
     scaling_targets,
     size_row,
@@ -102,6 +103,16 @@ def test_a_ratio_is_missing_where_a_figure_is_missing_or_zero() -> None:
     assert ratios["login_p50_ms"] is None
     assert ratios["idle_db_cpu_percent"] is None
     assert all(v is None for v in largest_over_smallest({1_000: row(30.0)}).values())
+
+
+def test_paired_ratios_compare_sizes_within_a_round_so_drift_between_rounds_cancels() -> None:
+    quiet = {1_000: row(30.0, idle=None), 100_000: row(33.0, idle=None)}
+    busy = {1_000: row(300.0, idle=None), 100_000: row(330.0, idle=None)}
+    slow_start = {1_000: row(300.0, idle=None), 100_000: row(36.0, idle=None)}
+    merged = {1_000: row(300.0, idle=0.2), 100_000: row(36.0, idle=0.3)}
+    ratios = paired_ratios([quiet, busy, slow_start], merged)
+    assert ratios["login_p50_ms"] == pytest.approx(1.1)  # not 36 / 300
+    assert ratios["idle_db_cpu_percent"] == pytest.approx(1.5)  # sampled once: direct
 
 
 def test_verdicts_follow_the_scaling_targets() -> None:
