@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # bench.scenarios runs this scenario, so imports it
 # The mongo server's heap: 111,000 users and their indexes fit with room to spare, so
 # that garbage collection does not pass for a cost of the collection's size.
 MONGO_HEAP = "2g"
+QUIET_PERCENT, QUIET_TIMEOUT_S = 10.0, 60.0
 LOGIN_SAMPLE = 500  # users the logins cycle through, drawn from the whole range
 # The load client's scenarios. Login and register run with the bench's hash clients, as
 # in the login scenario; refresh and /auth/me one request at a time: latency, not queues.
@@ -150,13 +151,26 @@ class ScalingRun:
         result = from_group(flow, raw["groups"][flow], count, meter)
         deployment.rounds.setdefault(flow, []).append(result)
 
+    def wait_until_quiet(self) -> float:
+        """Until the mongo server spends under QUIET_PERCENT of a core for a second, at
+        most QUIET_TIMEOUT_S; the seconds waited. After seeding, the fresh JVM collects
+        the garbage of the inserts and grows its heap: that must not count as the cost
+        of the first requests measured."""
+        started = time.monotonic()
+        while time.monotonic() - started < QUIET_TIMEOUT_S:
+            if self.sample_idle(1.0) < QUIET_PERCENT:
+                break
+        return time.monotonic() - started
+
     def warm_up(self) -> None:
-        """One unrecorded pass of every flow on the smallest size: the mongo server is
-        a fresh JVM, whose JIT would otherwise bill its compiling to the first size."""
-        smallest = self.deployments[min(self.deployments)]
-        for flow in FLOWS:
-            plan = self.plan(smallest, flow, self.clients(flow), f"{self.ctx.tag}.warmup")
-            run_client(plan, self.ctx.cores.load, Meter(smallest.api, db_pid=self.mongo_pid()))
+        """One short unrecorded pass of every flow at every size: the mongo server is a
+        fresh JVM, whose JIT would otherwise bill its compiling to the first round."""
+        for deployment in self.deployments.values():
+            for flow in FLOWS:
+                tag = f"{self.ctx.tag}.s{deployment.size}.warmup"
+                plan = self.plan(deployment, flow, self.clients(flow), tag) | {"duration_s": 1.0}
+                meter = Meter(deployment.api, db_pid=self.mongo_pid())
+                run_client(plan, self.ctx.cores.load, meter)
 
     def run_rounds(self) -> None:
         sizes, rounds = sorted(self.deployments), self.cfg.scaling_rounds
@@ -207,7 +221,8 @@ class ScalingRun:
             for size in sorted(self.cfg.scaling_sizes):
                 deployment = self.deploy(size, password_hash)
                 say(f"{size:,} users seeded in {deployment.seed_seconds:.1f}s")
-            say("warming up (not recorded)")
+            self.idle["quiet_after_seeding_s"] = self.wait_until_quiet()
+            say(f"mongo server quiet after {self.idle['quiet_after_seeding_s']:.0f}s; warming up")
             self.warm_up()
             self.run_rounds()
             self.measure_idle()
