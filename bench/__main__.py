@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from bench.conditions import describe, load_average
-from bench.config import SCENARIOS, BenchConfig, parse_args, plan_cores
+from bench.config import SCENARIOS, SELF_CONTAINED, BenchConfig, parse_args, plan_cores
 from bench.report import compute_ratios, scenario_table, target_rows, target_table
 from bench.scenarios import Context, create_users, start_api, stop_api
 from bench.scenarios import scenario_table as scenarios_of
@@ -53,8 +53,9 @@ def run(cfg: BenchConfig) -> tuple[Context, dict[str, Any]]:
     redis.start()
     ctx = Context(cfg, cores, urls, redis)
     try:
-        start_api(ctx, relay=True, label="relay-on")
-        create_users(ctx)
+        if not set(cfg.only) <= SELF_CONTAINED:
+            start_api(ctx, relay=True, label="relay-on")
+            create_users(ctx)
         run_scenarios(ctx)
     finally:
         stop_api(ctx)
@@ -79,6 +80,7 @@ def build_report(ctx: Context, conditions: dict[str, Any]) -> dict[str, Any]:
         "ratios": ratios,
         "targets": target_rows(ratios),
         "notes": [],  # kept for readers of earlier results files
+        **{name: figures for name, (_, figures) in ctx.sections.items()},
     }
 
 
@@ -94,6 +96,7 @@ def render(ctx: Context, report: dict[str, Any]) -> str:
             "Conditions:\n" + conditions,
             scenario_table(results),
             target_table(report["ratios"]),
+            *(text for text, _ in ctx.sections.values()),
             "Notes:\n" + "\n".join(f"  - {n}" for n in notes or ["(none)"]),
         ]
     )

@@ -18,6 +18,7 @@ from bench.config import BenchConfig, CorePlan
 from bench.propagation import run_propagation
 from bench.report import ScenarioResult
 from bench.runners import Meter, from_group, run_client, run_hash_rate, run_wrk_scenario
+from bench.scaling import ScalingRun
 from bench.servers import STATE, ApiProcess, PrivateRedis
 from infra.stack_lib.api import free_port
 
@@ -39,6 +40,8 @@ class Context:
     api: ApiProcess | None = None
     token: str = ""
     results: dict[str, ScenarioResult] = field(default_factory=dict)
+    # Sections of the report beyond the main table: name -> (text, JSON-ready figures).
+    sections: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def users_file(self) -> Path:
@@ -213,9 +216,14 @@ def login_events_off(ctx: Context) -> list[ScenarioResult]:
     return [result]
 
 
+def scaling(ctx: Context) -> list[ScenarioResult]:
+    return ScalingRun(ctx, api_env(ctx, relay=True)).run()
+
+
 def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult]]]:
     cfg = ctx.cfg
     return {
+        "scaling": lambda: scaling(ctx),
         "baseline": lambda: wrk_scenario(ctx, "baseline", "/health/live", None),
         "me": lambda: wrk_scenario(ctx, "me", "/auth/me", ctx.token),
         "redis_per_me": lambda: redis_per_me(ctx),

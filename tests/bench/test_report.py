@@ -28,7 +28,7 @@ def full_run() -> dict[str, ScenarioResult]:
         "me_under_login": result("me_under_login", 1000, p99_ms=6.0),
         "redis_per_me": result("redis_per_me", 2000),
         "propagation_api_b": result("propagation_api_b", 40, p99_ms=12.0),
-        "propagation_quiz_near": result("propagation_quiz_near", 40, p99_ms=20.0),
+        "propagation_quiz_redis": result("propagation_quiz_redis", 40, p99_ms=20.0),
         "propagation_quiz_events": result("propagation_quiz_events", 40, p99_ms=300.0),
     }
     results["redis_per_me"].extra["commands_per_request"] = 1.0
@@ -78,10 +78,10 @@ def test_a_skipped_scenario_gives_no_verdict() -> None:
 def test_propagation_targets_read_each_p99_and_wait_for_missing_modes() -> None:
     results = full_run()
     results["propagation_quiz_events"].p99_ms = 1500.0
-    del results["propagation_quiz_near"]
+    del results["propagation_quiz_redis"]
     verdicts = {row["target"]: row["verdict"] for row in target_rows(compute_ratios(results))}
     assert verdicts["logout seen by the other API process, p99 (ms)"] == "PASS"
-    assert verdicts["logout seen by a quiz app, near cache, p99 (ms)"] == "n/a"
+    assert verdicts["logout seen by a quiz app, Redis mode, p99 (ms)"] == "n/a"
     assert verdicts["logout seen by a quiz app, events mode, p99 (ms)"] == "MISS"
 
 
