@@ -28,6 +28,7 @@ from auth_api.security.redis_stores import connect_cluster
 from auth_api.settings import Settings
 from infra.stack_lib.api import PrivateCluster, PrivateServer
 from infra.stack_lib.redis_cluster import NODES, NativeRedisCluster
+from infra.stack_lib.redis_sentinel import NativeRedisSentinel, sentinel_ports_from_env
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -115,6 +116,21 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRe
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRedisSentinel]:
+    """A native Redis Sentinel setup (a master, a replica, 3 sentinels), started once per
+    session and only when a test asks for it, on AUTH_STACK_REDIS_SENTINEL_DATA_PORT
+    (6390, and the next port) and AUTH_STACK_REDIS_SENTINEL_PORT (26379, and the next
+    two). It keeps nothing on disk; a test that kills the master restarts it."""
+    data_ports, sentinel_ports = sentinel_ports_from_env()
+    sentinel = NativeRedisSentinel(
+        tmp_path_factory.mktemp("redis-sentinel"), data_ports, sentinel_ports
+    )
+    sentinel.start()
+    yield sentinel
+    sentinel.stop()
 
 
 @pytest.fixture
