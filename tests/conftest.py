@@ -52,6 +52,12 @@ def servers() -> Iterator[Servers]:
         if require_services():
             pytest.fail(f"real servers required (AUTH_REQUIRE_SERVICES=1): {exc}")
         pytest.skip(f"real servers unavailable: {exc}")
+    if os.environ.get("AUTH_STACK_TOPOLOGY") == "cluster" and not found.redis_clustered:
+        found.close()
+        pytest.fail(
+            f"AUTH_STACK_TOPOLOGY=cluster, but the servers found ({found.origin}) are not "
+            "the clustered topology's: unset the AUTH_* server settings to use infra/stack"
+        )
     yield found
     found.close()
 
@@ -141,6 +147,14 @@ async def cluster_client(redis_cluster: NativeRedisCluster) -> AsyncIterator[Red
     await client.aclose()
 
 
+def session_redis(servers: Servers) -> Redis | RedisCluster:
+    """A client of the session's Redis, whichever the topology: a cluster's on the
+    clustered one."""
+    if servers.redis_clustered:
+        return connect_cluster(servers.redis_url, timeout_seconds=5.0)
+    return Redis.from_url(servers.redis_url)
+
+
 def new_isolation() -> dict[str, str]:
     """A database, Redis key prefix and topic prefix of their own, as settings fields;
     `drop_test_data` deletes all three."""
@@ -166,6 +180,7 @@ def isolated_settings(**overrides: Any) -> Settings:
         # Explicit, so AUTH_* variables in the environment cannot switch the mode.
         "mongo_url": None,
         "redis_url": None,
+        "redis_mode": "standalone",
         "kafka_bootstrap": None,
         "smtp_url": None,
         # One partition per topic: hundreds of tests each create their own topics, and a
@@ -193,11 +208,25 @@ async def real_settings(
             "mongo_url": servers.mongo_url,
             "redis_url": servers.redis_url,
             "kafka_bootstrap": servers.kafka_bootstrap,
+            **topology_of_shared(servers, overrides),
         }
         return make_settings(**{**connection, **isolation, **overrides})
 
     yield build
     await drop_test_data(servers, isolation)
+
+
+def topology_of_shared(servers: Servers, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The session topology's settings for the shared servers that `overrides` keep:
+    a test's private Redis or Kafka is a single server (PrivateServer)."""
+    replaced = {
+        "redis_url": ("redis_mode",),
+        "kafka_bootstrap": ("kafka_replication_factor", "kafka_min_insync_replicas"),
+    }
+    dropped = {
+        field for server, fields in replaced.items() if server in overrides for field in fields
+    }
+    return {field: value for field, value in servers.topology.items() if field not in dropped}
 
 
 async def drop_test_topics(servers: Servers, prefix: str) -> None:
@@ -220,11 +249,11 @@ async def drop_test_data(servers: Servers, isolation: dict[str, str]) -> None:
         await mongo.drop_database(isolation["mongo_db"])
     finally:
         await mongo.close()
-    redis = Redis.from_url(servers.redis_url)
+    redis = session_redis(servers)
     try:
         keys = [key async for key in redis.scan_iter(match=isolation["redis_prefix"] + "*")]
-        if keys:
-            await redis.delete(*keys)
+        for key in keys:  # one at a time: on a cluster they lie in many slots
+            await redis.delete(key)
     finally:
         await redis.aclose()
     if topic_prefix := isolation.get("kafka_topic_prefix"):
