@@ -121,9 +121,11 @@ def test_stop_process(code: str, grace: float, ending: int) -> None:
 
 
 KAFKA_NODES = ["kafka-1", "kafka-2", "kafka-3"]
+REDIS_NODES = [f"redis-{n}" for n in range(1, 7)]
 # The clustered topology on its default ports, whatever this process's environment says.
 CLUSTER = {
     "AUTH_STACK_TOPOLOGY": "cluster",
+    "AUTH_STACK_REDIS_NODE_PORT": "",
     **{f"AUTH_STACK_KAFKA_{n}_{kind}PORT": "" for n in (1, 2, 3) for kind in ("", "CONTROLLER_")},
 }
 
@@ -135,7 +137,7 @@ def test_the_default_topology_is_one_server_each(tmp_path: Path) -> None:
 
 def test_the_cluster_topology_runs_kafka_as_three_nodes_beside_the_rest(tmp_path: Path) -> None:
     stack = Stack({**CLUSTER, "AUTH_STACK_DIR": str(tmp_path)})
-    assert stack.names == ("redis", "mongo", *KAFKA_NODES, "mail")
+    assert stack.names == (*REDIS_NODES, "mongo", *KAFKA_NODES, "mail")
     assert stack.stopped() == list(stack.names)
     env = stack.client_env()
     assert env["AUTH_KAFKA_BOOTSTRAP"] == "127.0.0.1:9192,127.0.0.1:9194,127.0.0.1:9196"
@@ -149,6 +151,20 @@ def test_the_cluster_topology_runs_kafka_as_three_nodes_beside_the_rest(tmp_path
         key: value for key, value in env.items() if key.startswith("AUTH_KAFKA_")
     }
     assert {9092, 9093}.isdisjoint(port for n in KAFKA_NODES for _, port in stack.server(n).ports)
+
+
+def test_the_cluster_topology_runs_redis_as_a_cluster_of_six_nodes(tmp_path: Path) -> None:
+    stack = Stack({**CLUSTER, "AUTH_STACK_DIR": str(tmp_path)})
+    ports = [stack.server(name).port for name in REDIS_NODES]
+    assert ports == list(range(7100, 7106))
+    seeds = ",".join(f"redis://127.0.0.1:{port}" for port in ports)
+    expected = {"AUTH_REDIS_MODE": "cluster", "AUTH_REDIS_URL": seeds}
+    assert stack.client_env(["redis-4"]) == expected
+    assert parse_env_line(stack.settings.env_line()).items() >= expected.items()
+    moved = Stack(
+        {**CLUSTER, "AUTH_STACK_DIR": str(tmp_path), "AUTH_STACK_REDIS_NODE_PORT": "26320"}
+    )
+    assert [moved.server(name).port for name in REDIS_NODES] == list(range(26320, 26326))
 
 
 def test_each_node_port_is_set_by_its_own_variable(tmp_path: Path) -> None:
