@@ -181,6 +181,10 @@ def isolated_settings(**overrides: Any) -> Settings:
         "mongo_url": None,
         "redis_url": None,
         "redis_mode": "standalone",
+        "redis_sentinels": None,
+        "redis_sentinel_master": None,
+        "redis_sentinel_username": None,
+        "redis_sentinel_password": None,
         "kafka_bootstrap": None,
         "smtp_url": None,
         # One partition per topic: hundreds of tests each create their own topics, and a

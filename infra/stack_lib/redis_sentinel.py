@@ -135,6 +135,16 @@ class NativeRedisSentinel:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
+    def pause(self, *ports: int) -> None:
+        """SIGSTOP servers of this setup, by pid: they hold their connections open and
+        answer nothing, as a hung host would."""
+        for port in ports:
+            os.kill(self.processes[port].pid, signal.SIGSTOP)
+
+    def resume(self, *ports: int) -> None:
+        for port in ports:
+            os.kill(self.processes[port].pid, signal.SIGCONT)
+
     def restart(self, port: int) -> None:
         """Start a killed data node again, empty; the sentinels make it a replica of
         the master they promoted meanwhile. Returns once all is settled again."""
@@ -145,6 +155,7 @@ class NativeRedisSentinel:
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)  # a paused server cannot exit
                 process.terminate()
         for process in self.processes.values():
             try:

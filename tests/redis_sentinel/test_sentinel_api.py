@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from auth_api.app import create_app
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.redis_stores import RedisRevocationStore
 from auth_api.settings import Settings
+from infra.stack_lib.api import free_port
 from infra.stack_lib.redis_sentinel import MASTER_NAME, NativeRedisSentinel
 from tests.conftest import running
 from tests.support.api import assert_problem, bearer, login, register, unique_email
@@ -137,3 +139,48 @@ async def test_a_killed_master_is_a_503_until_the_sentinels_promote_the_replica(
             assert await me_status(first, access) == 401
         finally:
             redis_sentinel.restart(master)
+
+
+@pytest.fixture
+def private_sentinel(tmp_path: Path) -> Iterator[NativeRedisSentinel]:
+    """A setup of this test's own on free ports: pausing its servers would put the
+    shared one's sentinels in TILT mode (no failover for 30 s) after they resume."""
+    taken: set[int] = set()
+    data = [free_port(taken) for _ in range(2)]
+    sentinels = [free_port(taken) for _ in range(3)]
+    setup = NativeRedisSentinel(tmp_path / "sentinel", data, sentinels)
+    setup.start()
+    yield setup
+    setup.stop()
+
+
+async def test_a_hung_master_and_hung_sentinels_are_a_503_not_a_hang(
+    real_settings: SettingsFactory, private_sentinel: NativeRedisSentinel
+) -> None:
+    """Master and sentinels frozen (SIGSTOP): connections open, no reply. Each request
+    ends in a few I/O timeouts (0.5 s here) with a 503, and the service serves again
+    once they resume."""
+    settings = real_settings(
+        redis_mode="sentinel",
+        redis_url=None,
+        redis_sentinels=private_sentinel.sentinels,
+        redis_sentinel_master=MASTER_NAME,
+        io_timeout_seconds=0.5,
+    )
+    master = private_sentinel.master_port()
+    assert master is not None
+    frozen = [master, *private_sentinel.sentinel_ports]
+    async with running(create_app(settings)) as client:
+        _, tokens = await logged_in(client)
+        access = str(tokens["access_token"])
+        private_sentinel.pause(*frozen)
+        try:
+            for _ in range(3):  # the pooled connection first, then fresh discoveries
+                started = time.monotonic()
+                async with asyncio.timeout(30):
+                    response = await client.get("/auth/me", headers=bearer(access))
+                print(f"hung: 503 after {time.monotonic() - started:.1f} s")
+                assert_problem(response, 503, "SERVICE_UNAVAILABLE")
+        finally:
+            private_sentinel.resume(*frozen)
+        assert await me_status(client, access) == 200
