@@ -18,6 +18,7 @@ from auth_api.errors import DependencyUnavailable
 from auth_api.security.redis_stores import RedisRevocationStore
 from auth_api.settings import Settings
 from infra.stack_lib.api import free_port
+from infra.stack_lib.redis_cluster import redis_cli
 from infra.stack_lib.redis_sentinel import MASTER_NAME, NativeRedisSentinel
 from tests.conftest import running
 from tests.support.api import assert_problem, bearer, login, register, unique_email
@@ -184,3 +185,33 @@ async def test_a_hung_master_and_hung_sentinels_are_a_503_not_a_hang(
         finally:
             private_sentinel.resume(*frozen)
         assert await me_status(client, access) == 200
+
+
+async def test_a_demoted_master_is_left_for_the_promoted_replica(
+    sentinel_settings: SettingsFactory, redis_sentinel: NativeRedisSentinel
+) -> None:
+    """`SENTINEL FAILOVER`: the master becomes a replica while the service still holds
+    connections to it. A write there meets READONLY, which drops those connections and
+    asks the sentinels again: the logout lands on the new master (or is a 503 while the
+    switch is under way), never a 500, and holds on both instances."""
+    settings = sentinel_settings()
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
+        _, tokens = await logged_in(first)
+        access = str(tokens["access_token"])
+        assert await me_status(second, access) == 200
+        old = redis_sentinel.master_port()
+        assert old is not None
+        redis_cli(redis_sentinel.sentinel_ports[0], "sentinel", "failover", MASTER_NAME)
+        redis_sentinel.wait_for_new_master(old)
+        statuses = []
+        for _ in range(50):
+            statuses.append((await first.post("/auth/logout", headers=bearer(access))).status_code)
+            if statuses[-1] == 204:
+                break
+            await asyncio.sleep(0.2)
+        print(f"logout statuses after the switch: {statuses}")
+        assert statuses[-1] == 204
+        assert set(statuses) <= {204, 503}, statuses
+        assert await me_status(second, access) == 401
+        assert await me_status(first, access) == 401
+    redis_sentinel.wait_until_settled()
