@@ -80,10 +80,12 @@ class MemoryUserStore(MemoryAccounts):
         found.sessions = {}  # as the Mongo adapter: /auth/me does not load sessions
         return found
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         user = self._users.get(login.user_id)
-        if user is None:
-            return
+        if user is None or user.password_hash != login.checked_hash:
+            return False
+        if not user.is_active or user.deleted_at is not None:
+            return False
         user.last_login_at = user.updated_at = login.at
         if login.new_hash is not None:
             user.password_hash = login.new_hash
@@ -92,6 +94,7 @@ class MemoryUserStore(MemoryAccounts):
         user.sessions[login.session.id] = login.session
         self._versions[login.user_id] += 1
         self._outbox.record(login.user_id, login.events)
+        return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         user = self._users.get(user_id)

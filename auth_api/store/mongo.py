@@ -147,7 +147,7 @@ class MongoUserStore(MongoAccounts):
     async def find_by_id(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         session = login.session
         changes: Document = {
             "last_login_at": login.at,
@@ -163,10 +163,18 @@ class MongoUserStore(MongoAccounts):
         }
         if login.stale_session_ids:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
+        still_checked = {
+            "_id": login.user_id,
+            "password_hash": login.checked_hash,
+            "is_active": {"$ne": False},
+            "deleted_at": None,
+        }
         async with mongo_errors():
-            result = await self._users.update_one({"_id": login.user_id}, update)
-        if result.matched_count == 1:
-            await self._outbox.recorded(login.user_id, login.events)
+            result = await self._users.update_one(still_checked, update)
+        if result.matched_count != 1:
+            return False
+        await self._outbox.recorded(login.user_id, login.events)
+        return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
