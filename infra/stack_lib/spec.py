@@ -36,6 +36,7 @@ REDIS_NODES = 6
 # from the tests' private cluster (7000-7005).
 REDIS_NODE_PORTS = 7100
 REDIS_NODE_PORT_VARIABLE = "AUTH_STACK_REDIS_NODE_PORT"
+REDIS_BUS_OFFSET = 10000
 
 
 def component_of(server_name: str) -> str:
@@ -164,10 +165,14 @@ def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settin
 
 
 def _redis_node_ports_from_env(environ: Mapping[str, str]) -> tuple[int, ...]:
-    """AUTH_STACK_REDIS_NODE_PORT (7100) and the five ports after it."""
+    """AUTH_STACK_REDIS_NODE_PORT (7100) and the five ports after it; each node's
+    cluster bus takes its port + 10000, as Redis does by default."""
     first = _port_from_env(environ, REDIS_NODE_PORT_VARIABLE, REDIS_NODE_PORTS)
-    if first + REDIS_NODES - 1 > 65535:
-        raise StackError(f"{REDIS_NODE_PORT_VARIABLE}={first}: six ports from it do not fit")
+    if first + REDIS_NODES - 1 + REDIS_BUS_OFFSET > 65535:
+        raise StackError(
+            f"{REDIS_NODE_PORT_VARIABLE}='{first}' is too high: six nodes from it and their "
+            f"cluster bus ports ({REDIS_BUS_OFFSET} above) must be TCP ports"
+        )
     return tuple(range(first, first + REDIS_NODES))
 
 

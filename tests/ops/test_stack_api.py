@@ -75,6 +75,8 @@ def test_the_env_line_reads_back_as_the_client_settings(tmp_path: Path) -> None:
         ("AUTH_STACK_MONGO_HEAP", "0m", "not a heap size"),
         ("AUTH_STACK_MONGO_BACKEND", "sqlite", "not one of memory, h2"),
         ("AUTH_STACK_REDIS_PORT", "70000", "not a TCP port"),
+        ("AUTH_STACK_REDIS_NODE_PORT", "seven", "not a TCP port"),
+        ("AUTH_STACK_REDIS_NODE_PORT", "60000", "too high"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
