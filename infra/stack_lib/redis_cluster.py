@@ -28,11 +28,13 @@ def redis_cli(port: int, *args: str, timeout: float = 10.0) -> str:
     return result.stdout
 
 
-def node_command(port: int, directory: Path) -> list[str]:
+def node_command(port: int, directory: Path, bus_port: int | None = None) -> list[str]:
     """A cluster node on `port`, its nodes.conf in `directory`; nothing saved but that.
-    A master unanswered for 1 s is failed over, whatever its replica's lag."""
+    A master unanswered for 1 s is failed over, whatever its replica's lag. Its cluster
+    bus listens on `bus_port`, by default (None) Redis's own choice, port + 10000."""
+    bus = [] if bus_port is None else ["--cluster-port", str(bus_port)]
     return [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", *bus,
         "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
         "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
         "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .kafka_server import kafka, kafka_cluster
 from .mail_server import mail
 from .mongo_server import mongo
-from .redis_server import form_redis_cluster, redis, redis_cluster_nodes
+from .redis_server import form_redis_cluster, redis, redis_cluster_nodes, redis_cluster_state
 from .spec import Server, Settings, component_of
 
 
@@ -32,3 +32,12 @@ def settle(s: Settings, started: list[Server]) -> None:
 
 def server_names(s: Settings) -> tuple[str, ...]:
     return tuple(srv.name for srv in all_servers(s))
+
+
+def cluster_status(s: Settings) -> int:
+    """One more status line for the Redis Cluster as a whole; 0 when it serves."""
+    if not s.clustered:
+        return 0
+    state = redis_cluster_state(s)
+    print(f"{'redis':<7} cluster {state}")
+    return 0 if state == "ok" else 1

@@ -36,6 +36,7 @@ REDIS_NODES = 6
 # from the tests' private cluster (7000-7005).
 REDIS_NODE_PORTS = 7100
 REDIS_NODE_PORT_VARIABLE = "AUTH_STACK_REDIS_NODE_PORT"
+REDIS_BUS_PORT_VARIABLE = "AUTH_STACK_REDIS_NODE_BUS_PORT"
 REDIS_BUS_OFFSET = 10000
 
 
@@ -85,6 +86,7 @@ class Settings:
     topology: str = "single"  # one of TOPOLOGIES
     kafka_nodes: tuple[KafkaNode, ...] = ()  # the clustered Kafka's, used in "cluster"
     redis_node_ports: tuple[int, ...] = ()  # the Redis Cluster's, used in "cluster"
+    redis_bus_ports: tuple[int, ...] = ()  # their cluster bus ports, in the same order
 
     @property
     def clustered(self) -> bool:
@@ -161,18 +163,27 @@ def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settin
         topology=_choice_from_env(environ, "AUTH_STACK_TOPOLOGY", TOPOLOGIES),
         kafka_nodes=_kafka_nodes_from_env(environ),
         redis_node_ports=_redis_node_ports_from_env(environ),
+        redis_bus_ports=_redis_bus_ports_from_env(environ),
     )
 
 
 def _redis_node_ports_from_env(environ: Mapping[str, str]) -> tuple[int, ...]:
-    """AUTH_STACK_REDIS_NODE_PORT (7100) and the five ports after it; each node's
-    cluster bus takes its port + 10000, as Redis does by default."""
-    first = _port_from_env(environ, REDIS_NODE_PORT_VARIABLE, REDIS_NODE_PORTS)
-    if first + REDIS_NODES - 1 + REDIS_BUS_OFFSET > 65535:
-        raise StackError(
-            f"{REDIS_NODE_PORT_VARIABLE}='{first}' is too high: six nodes from it and their "
-            f"cluster bus ports ({REDIS_BUS_OFFSET} above) must be TCP ports"
-        )
+    """AUTH_STACK_REDIS_NODE_PORT (7100) and the five ports after it."""
+    return _six_ports(environ, REDIS_NODE_PORT_VARIABLE, REDIS_NODE_PORTS)
+
+
+def _redis_bus_ports_from_env(environ: Mapping[str, str]) -> tuple[int, ...]:
+    """AUTH_STACK_REDIS_NODE_BUS_PORT and the five ports after it; by default each
+    node's port + 10000, as Redis chooses. Set it when that lands in the range the
+    kernel hands out to outgoing connections (32768 and up), where one may hold it."""
+    nodes = _redis_node_ports_from_env(environ)
+    return _six_ports(environ, REDIS_BUS_PORT_VARIABLE, nodes[0] + REDIS_BUS_OFFSET)
+
+
+def _six_ports(environ: Mapping[str, str], name: str, default: int) -> tuple[int, ...]:
+    first = _port_from_env(environ, name, default)
+    if first + REDIS_NODES - 1 > 65535:
+        raise StackError(f"{name}='{first}' is too high: six ports from it must be TCP ports")
     return tuple(range(first, first + REDIS_NODES))
 
 
