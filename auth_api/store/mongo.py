@@ -142,7 +142,10 @@ class MongoUserStore(MongoAccounts):
         await self._outbox.recorded(user.id, [event])
 
     async def find_by_email(self, email_normalized: str) -> User | None:
-        return await self._find_one({"email_normalized": email_normalized}, {"outbox": 0})
+        # A deleted account's tombstone keeps a placeholder address that no one may log
+        # in with or be found by.
+        live = {"email_normalized": email_normalized, "deleted_at": None}
+        return await self._find_one(live, {"outbox": 0})
 
     async def find_by_id(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
