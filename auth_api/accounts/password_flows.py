@@ -48,13 +48,13 @@ class PasswordFlows(LifecycleFlows):
         """Set the password, end every session and deny every token of the user at once,
         everywhere (valid-after). A bad token changes nothing."""
         token = parse_token(raw_token)
-        await self._throttle("password-reset", token.user_id, client_ip)
+        await self._throttle_address("password-reset", client_ip)
         now = self._clock.now()
         record = await self._deps.store.account(token.user_id)
-        stored = record.tokens.get(RESET) if record else None
+        # Live is checked again by the write; asked here too, it spares the work below.
+        stored = record.tokens.get(RESET) if record and record.user.is_active else None
         if record is None or stored is None or not stored.matches(token.hash, now):
-            raise InvalidToken
-        if not record.user.is_active:  # checked again in the write; this spares the work
+            await self._count_bad_link("password-reset", token.user_id)
             raise InvalidToken
         await self._deps.accounts.check_new_password(new_password, record.user)
         new_hash = await self._deps.hasher.hash(new_password)
@@ -75,6 +75,7 @@ class PasswordFlows(LifecycleFlows):
             )
 
         if await self._change(token.user_id, decide) is None:
+            await self._count_bad_link("password-reset", token.user_id)
             raise InvalidToken
 
     async def change(
