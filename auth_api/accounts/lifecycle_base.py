@@ -4,7 +4,6 @@ sessions). Framework-free, like every service."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +121,7 @@ class LifecycleFlows:
 
         change = await self._deps.store.change_account(user_id, only_if_live)
         if change is not None:
-            self._deps.profiles.forget(user_id)
+            self._deps.profiles.discard(user_id)
             if change.events:
                 self._deps.on_event_recorded(user_id)
             if change.mails:
@@ -161,11 +160,6 @@ def parse_token(raw: str) -> PresentedToken:
     if token is None:
         raise InvalidToken
     return token
-
-
-def email_key_hash(email_key: str) -> str:
-    # Hashed so that Redis holds no addresses, as for the login limits.
-    return hashlib.sha256(email_key.encode()).hexdigest()[:32]
 
 
 def ended_sessions(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from auth_api.accounts.emails import email_key
 from auth_api.accounts.lifecycle_base import (
     LifecycleFlows,
-    email_key_hash,
     ended_sessions,
     parse_token,
     user_event,
@@ -14,6 +13,7 @@ from auth_api.errors import FieldProblem, InvalidInput, InvalidToken, NotAuthent
 from auth_api.model.events import EventType
 from auth_api.model.mail import MailKind
 from auth_api.model.one_time_tokens import StoredToken, TokenPurpose
+from auth_api.security.login_limits import account_subject
 from auth_api.store.account_ports import AccountChange, AccountState
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason
@@ -36,7 +36,7 @@ class PasswordFlows(LifecycleFlows):
             key = email_key(email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
-        await self._throttle("password-forgot", email_key_hash(key), client_ip, mail=True)
+        await self._throttle("password-forgot", account_subject(key), client_ip, mail=True)
         now = self._clock.now()
         minted = self._deps.tokens.mint(RESET, now)
         mail = self._linked(MailKind.PASSWORD_RESET, minted, now)
