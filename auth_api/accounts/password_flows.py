@@ -74,9 +74,13 @@ class PasswordFlows(LifecycleFlows):
                 mails=[self._notice(MailKind.PASSWORD_RESET_NOTICE, now)],
             )
 
-        if await self._change(token.user_id, decide) is None:
+        change = await self._change(token.user_id, decide)
+        if change is None:
             await self._count_bad_link("password-reset", token.user_id)
             raise InvalidToken
+        # A refresh that read its session before the write, and signed after the cut-off's
+        # second, holds a token the cut-off misses; its session's denial does not.
+        await self._deny_sessions(token.user_id, [s.id for s in change.ended_sessions])
 
     async def change(
         self, claims: AccessClaims, current: str, new_password: str, client_ip: str
