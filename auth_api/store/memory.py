@@ -70,7 +70,9 @@ class MemoryUserStore(MemoryAccounts):
     async def find_by_email(self, email_normalized: str) -> User | None:
         user_id = self._by_email.get(email_normalized)
         user = self._users.get(user_id) if user_id else None
-        return copy.deepcopy(user) if user else None
+        if user is None or user.deleted_at is not None:  # as the Mongo adapter
+            return None
+        return copy.deepcopy(user)
 
     async def find_by_id(self, user_id: str) -> User | None:
         user = self._users.get(user_id)

@@ -80,7 +80,8 @@ class UserStore(Protocol):
         """Insert user and its first event (and the verification token and mail)
         atomically; EmailAlreadyRegistered on a duplicate."""
 
-    async def find_by_email(self, email_normalized: str) -> User | None: ...
+    async def find_by_email(self, email_normalized: str) -> User | None:
+        """The live or disabled account with this address; never a deleted one's tombstone."""
 
     async def find_by_id(self, user_id: str) -> User | None: ...
 

@@ -188,3 +188,21 @@ async def test_a_login_on_an_unchanged_account_is_written(user_store: Store) -> 
     login = checked_login(user)
     assert await user_store.record_login(login)
     assert list((await user_store.sessions_of(user.id) or {}).keys()) == [login.session.id]
+
+
+async def test_no_link_is_issued_to_a_disabled_account(user_store: Store) -> None:
+    user = await created(user_store)
+    await user_store.change_account(user.id, lambda _: AccountChange(fields={"is_active": False}))
+    before = await user_store.account(user.id)
+    issued = await user_store.issue_by_email(
+        user.email_normalized, TokenPurpose.RESET_PASSWORD, token("reset"), mail()
+    )
+    assert issued is None
+    assert await user_store.account(user.id) == before
+
+
+async def test_a_tombstone_is_not_found_by_its_placeholder_address(user_store: Store) -> None:
+    user = await created(user_store)
+    tombstone = {"email_normalized": f"deleted:{user.id}", "deleted_at": utc_now()}
+    await user_store.change_account(user.id, lambda _: AccountChange(fields=tombstone))
+    assert await user_store.find_by_email(f"deleted:{user.id}") is None
