@@ -37,7 +37,10 @@ from auth_api.store.mongo_outbox import MARKERS, MongoOutbox
 from auth_api.store.ports import (
     GUARDED_WRITE_ATTEMPTS,
     BacklogReading,
+    Lease,
+    LeaseTerms,
     LoginRecord,
+    MarkerPage,
     PendingPage,
     UserEvents,
 )
@@ -265,9 +268,29 @@ class MongoUserStore(MongoAccounts):
         async with mongo_errors():
             return await self._outbox.pending_of(user_id)
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
         async with mongo_errors():
-            await self._outbox.mark_delivered(user_id, events)
+            return await self._outbox.mark_delivered(user_id, events)
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        async with mongo_errors():
+            return await self._outbox.unleased_page(limit, now)
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        async with mongo_errors():
+            return await self._outbox.lease(user_id, terms)
+
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        async with mongo_errors():
+            return await self._outbox.events_of(user_ids)
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        async with mongo_errors():
+            return await self._outbox.drop_if_unchanged(user_id, version)
+
+    async def release(self, user_id: str, owner: str) -> None:
+        async with mongo_errors():
+            await self._outbox.release(user_id, owner)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         async with mongo_errors():
