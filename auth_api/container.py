@@ -106,6 +106,8 @@ class Container:
     mailer: Mailer
     _relay_task: asyncio.Task[None] | None = None
     _mail_task: asyncio.Task[None] | None = None
+    # Startup done and not yet closing: what /health/ready reports as "startup".
+    started: bool = False
 
     @property
     def topics_status(self) -> str:
@@ -119,6 +121,7 @@ class Container:
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
             self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
+        self.started = True
 
     async def _learn_cluster_layout(self) -> None:
         """Ask the cluster for its slots once, before the first requests: the first
@@ -130,6 +133,7 @@ class Container:
                 await self.backends.revocations.ping()
 
     async def close(self) -> None:
+        self.started = False
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
         if self._mail_task is not None:

@@ -115,7 +115,10 @@ class Settings(BaseSettings):
     )
     outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
     outbox_max_age_seconds: int = Field(
-        300, ge=1, description="/health/ready fails when an undelivered event is older"
+        300,
+        ge=1,
+        description="/health/ready shows the outbox `stale` past this age (shown, not a "
+        "reason to be unready: alert on auth_outbox_oldest_event_age_seconds)",
     )
     outbox_backstop_seconds: float = Field(
         600,

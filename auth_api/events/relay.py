@@ -103,6 +103,8 @@ class OutboxRelay:
         self._stopping = False
         self.published = 0
         self.failed = 0
+        # True from a failed round to the next good one: Kafka (or MongoDB) refuses.
+        self.paused = False
 
     def notify(self, user_id: str) -> None:
         """A request recorded an event for this user: deliver it now, by reading that one
@@ -120,14 +122,16 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 await self._next_round()
-                backoff = 0.0
+                backoff, self.paused = 0.0, False
             except (PublishFailed, DependencyUnavailable) as exc:
+                self.paused = True
                 backoff = self._next_backoff(backoff)
                 log.warning("outbox relay: delivery paused for %.1fs: %s", backoff, exc)
                 await self._sleep(backoff)
             except Exception:
                 # A bug or a bad document must never end delivery for good: log it loudly
                 # and try again; the events stay in the outbox meanwhile.
+                self.paused = True
                 backoff = self._next_backoff(backoff)
                 log.exception("outbox relay: unexpected failure, retrying in %.1fs", backoff)
                 await self._sleep(backoff)
