@@ -52,6 +52,7 @@ from auth_api.store.memory import MemoryUserStore
 from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_admin import MongoAdminStore
+from auth_api.store.mongo_concerns import concerns_for
 from auth_api.store.ports import KeyStore, Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
@@ -199,7 +200,8 @@ def connected_backends(settings: Settings) -> Backends:
     )
     cluster = settings.redis_mode is RedisMode.CLUSTER
     redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
-    store = MongoUserStore(mongo, settings.mongo_db)
+    concerns = concerns_for(mongo, settings.mongo_write_concern, settings.mongo_relay_read_concern)
+    store = MongoUserStore(mongo, settings.mongo_db, concerns)
     prefix = settings.redis_prefix
     return Backends(
         users=store,
@@ -208,8 +210,8 @@ def connected_backends(settings: Settings) -> Backends:
         revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
         publisher=kafka_publisher(settings),
-        admin=MongoAdminStore(store, mongo, settings.mongo_db),
-        keys=MongoKeyStore(mongo, settings.mongo_db),
+        admin=MongoAdminStore(store, mongo, settings.mongo_db, concerns),
+        keys=MongoKeyStore(mongo, settings.mongo_db, concerns),
         accounts=store,
         mail_outbox=store,
         closers=[mongo.close, redis.aclose],

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -95,6 +95,17 @@ class Settings(BaseSettings):
 
     mongo_url: str | None = Field(None, description="MongoDB URL; unset means embedded mode")
     mongo_db: str = Field("auth", description="MongoDB database name")
+    mongo_write_concern: str | None = Field(
+        None,
+        pattern=r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_-]*)$",
+        description="w of every write: a number of members, `majority` or a tag set's name; "
+        "unset: the URL's w=, else majority (0, unacknowledged, is refused)",
+    )
+    mongo_relay_read_concern: Literal["majority", "local", "available", ""] = Field(
+        "majority",
+        description="readConcern of the relay's reads of pending events: majority never "
+        "publishes a write a failover could roll back; empty: the URL's or the server's",
+    )
     redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
     redis_mode: RedisMode = Field(

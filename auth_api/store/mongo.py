@@ -32,6 +32,7 @@ from auth_api.store.documents import (
     sessions_from_document,
 )
 from auth_api.store.mongo_accounts import MongoAccounts, welcome_fields
+from auth_api.store.mongo_concerns import MongoConcerns, concerned_database
 from auth_api.store.mongo_errors import mongo_errors
 from auth_api.store.mongo_outbox import MARKERS, MongoOutbox
 from auth_api.store.ports import (
@@ -105,11 +106,23 @@ class MongoUserStore(MongoAccounts):
     pending markers of `outbox_pending`, and AccountStore and MailOutbox
     (mongo_accounts.py)."""
 
-    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        concerns: MongoConcerns | None = None,
+    ) -> None:
         self._user_of = from_document
         self._client = client
-        self._users: AsyncCollection[Document] = client[database]["users"]
-        self._outbox = MongoOutbox(self._users, client[database][MARKERS])
+        db = concerned_database(client, database, concerns)
+        self._users: AsyncCollection[Document] = db["users"]
+        # The relay's reads see only what a majority holds (mongo_concerns.py); its
+        # writes, like every other, wait for the chosen write concern.
+        relay = (concerns or MongoConcerns()).relay_read
+        self._outbox = MongoOutbox(
+            self._users.with_options(read_concern=relay),
+            db[MARKERS].with_options(read_concern=relay),
+        )
 
     async def setup(self) -> None:
         # Once, at start, off any request path: building an index on a loaded server can
