@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         "the discovery document's URLs and of the links in mails. Unset: each request's "
         "own scheme and host, and http://127.0.0.1:8000 in mails",
     )
+    jwt_keys_reload_seconds: float = Field(
+        30,
+        ge=0,
+        description="How often AUTH_JWT_KEYS_DIR's keys.json is checked for changes and the "
+        "keys reloaded without a restart (0: only on SIGHUP)",
+    )
     access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
 
