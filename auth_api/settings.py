@@ -209,7 +209,10 @@ class Settings(BaseSettings):
         12, ge=4, le=31, description="bcrypt cost accepted for stored hashes; floor 10"
     )
     hash_concurrency: int = Field(
-        0, ge=0, description="Hashes in flight; 0 means one per CPU the process may use"
+        0,
+        ge=0,
+        description="Hashes in flight; 0 means one per CPU the process may use (its "
+        "affinity, capped by its cgroup's CPU quota)",
     )
     hash_niceness: int = Field(
         10, ge=0, le=19, description="Nice value added to the hashing threads (Linux); 0 = none"
