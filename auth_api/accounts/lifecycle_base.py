@@ -90,7 +90,16 @@ class LifecycleFlows:
     async def _change(
         self, user_id: str, decide: Callable[[AccountState], AccountChange | None]
     ) -> AccountChange | None:
-        change = await self._deps.store.change_account(user_id, decide)
+        """`decide`'s change, written in one guarded write; None when it declined or the
+        account is no longer live. Every flow asks that of the state it writes over, not
+        only of an earlier read: a disable or a deletion may land in between."""
+
+        def only_if_live(state: AccountState) -> AccountChange | None:
+            if not state.user.is_active or state.user.deleted_at is not None:
+                return None
+            return decide(state)
+
+        change = await self._deps.store.change_account(user_id, only_if_live)
         if change is not None:
             self._deps.profiles.forget(user_id)
             if change.events:

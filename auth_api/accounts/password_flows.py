@@ -10,15 +10,21 @@ from auth_api.accounts.lifecycle_base import (
     parse_token,
     user_event,
 )
-from auth_api.errors import FieldProblem, InvalidInput, InvalidToken
+from auth_api.errors import FieldProblem, InvalidInput, InvalidToken, NotAuthenticated
 from auth_api.model.events import EventType
 from auth_api.model.mail import MailKind
-from auth_api.model.one_time_tokens import TokenPurpose
+from auth_api.model.one_time_tokens import StoredToken, TokenPurpose
 from auth_api.store.account_ports import AccountChange, AccountState
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason
 
 RESET = TokenPurpose.RESET_PASSWORD
+
+
+def links_voided() -> dict[str, StoredToken | None]:
+    """A new password voids every link still out: whoever knew the old one may have
+    asked for an email change, and the notice to the owner says to change the password."""
+    return {RESET: None, TokenPurpose.CHANGE_EMAIL: None}
 
 
 class PasswordFlows(LifecycleFlows):
@@ -48,19 +54,21 @@ class PasswordFlows(LifecycleFlows):
         stored = record.tokens.get(RESET) if record else None
         if record is None or stored is None or not stored.matches(token.hash, now):
             raise InvalidToken
+        if not record.user.is_active:  # checked again in the write; this spares the work
+            raise InvalidToken
         await self._deps.accounts.check_new_password(new_password, record.user)
         new_hash = await self._deps.hasher.hash(new_password)
         cut_off = await self._revoke_every_token(token.user_id, RevocationReason.PASSWORD_RESET)
 
         def decide(state: AccountState) -> AccountChange | None:
             held = state.tokens.get(RESET)
-            if held is None or not held.matches(token.hash, now) or not state.user.is_active:
+            if held is None or not held.matches(token.hash, now):
                 return None
             sessions, revoked = ended_sessions(state, now, RevocationReason.PASSWORD_RESET)
             event = user_event(EventType.USER_PASSWORD_RESET, state.user.id, now, {"reset_at": now})
             return AccountChange(
                 fields={"password_hash": new_hash, "updated_at": now},
-                tokens={RESET: None},
+                tokens=links_voided(),
                 ended_sessions=sessions,
                 events=[event, *revoked, cut_off],
                 mails=[self._notice(MailKind.PASSWORD_RESET_NOTICE, now)],
@@ -96,13 +104,15 @@ class PasswordFlows(LifecycleFlows):
             )
             return AccountChange(
                 fields={"password_hash": new_hash, "updated_at": now},
-                tokens={RESET: None},
+                tokens=links_voided(),
                 ended_sessions=sessions,
                 events=[event, *revoked],
                 mails=[self._notice(MailKind.PASSWORD_CHANGED_NOTICE, now)],
             )
 
         change = await self._change(user.id, decide)
+        if change is None:
+            raise NotAuthenticated  # disabled or deleted since the token was checked
         # A session opened between the read and the write: denied now, late but not never.
-        late = [s.id for s in (change.ended_sessions if change else []) if s.id not in others]
+        late = [s.id for s in change.ended_sessions if s.id not in others]
         await self._deny_sessions(user.id, late)

@@ -158,12 +158,15 @@ class MongoUserStore(MongoAccounts):
         await self._outbox.recorded(user.id, [event])
 
     async def find_by_email(self, email_normalized: str) -> User | None:
-        return await self._find_one({"email_normalized": email_normalized}, {"outbox": 0})
+        # A deleted account's tombstone keeps a placeholder address that no one may log
+        # in with or be found by.
+        live = {"email_normalized": email_normalized, "deleted_at": None}
+        return await self._find_one(live, {"outbox": 0})
 
     async def find_by_id(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         session = login.session
         changes: Document = {
             "last_login_at": login.at,
@@ -179,10 +182,18 @@ class MongoUserStore(MongoAccounts):
         }
         if login.stale_session_ids:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
+        still_checked = {
+            "_id": login.user_id,
+            "password_hash": login.checked_hash,
+            "is_active": {"$ne": False},
+            "deleted_at": None,
+        }
         async with mongo_errors():
-            result = await self._users.update_one({"_id": login.user_id}, update)
-        if result.matched_count == 1:
-            await self._outbox.recorded(login.user_id, login.events)
+            result = await self._users.update_one(still_checked, update)
+        if result.matched_count != 1:
+            return False
+        await self._outbox.recorded(login.user_id, login.events)
+        return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
