@@ -1,11 +1,11 @@
 """Readiness: can this process serve requests? Only what is this process's own decides
 it: its startup done, its connection to MongoDB, without which no account can be read
 or written, and its own creation of the event topics (a broker's refusal is a
-configuration error that stops a rollout at its first pod). What all processes share (Redis, Kafka, the outbox backlog) is reported in
-the answer and in /metrics, and alerted on (infra/prometheus/rules.yml), but never makes
-a process unready: with Redis down a process still registers and logs users in (on its
-own limiter), with Kafka down events wait in the outbox, and an unready fleet would
-answer nothing at all instead."""
+configuration error that stops a rollout at its first pod). What all processes share
+(Redis, Kafka, the outbox backlog) is reported in the answer and in /metrics, and
+alerted on (infra/prometheus/rules.yml), but never makes a process unready: with Redis
+down a process still registers and logs users in (on its own limiter), with Kafka down
+events wait in the outbox, and an unready fleet would answer nothing at all instead."""
 
 from __future__ import annotations
 
