@@ -45,8 +45,9 @@ class OutboxStatus(BaseModel):
 
 
 class ReadinessResponse(BaseModel):
-    """Ready when this process started and reaches MongoDB. Redis, Kafka and the outbox
-    are shared by every process: listed, never a reason to be unready."""
+    """Ready when this process started, reaches MongoDB and was not refused its event
+    topics (its own startup step). Redis, Kafka and the outbox are shared by every
+    process: listed, never a reason to be unready."""
 
     status: Literal["ready", "not ready"]
     # "startup": "ok" or "starting"; each server by name ("mongodb", "redis"): "ok" or
