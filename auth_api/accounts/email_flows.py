@@ -27,7 +27,7 @@ CHANGE = TokenPurpose.CHANGE_EMAIL
 class EmailFlows(LifecycleFlows):
     async def verify(self, raw_token: str, client_ip: str) -> None:
         token = parse_token(raw_token)
-        await self._throttle("verify", token.user_id, client_ip)
+        await self._throttle_address("verify", client_ip)
         now = self._clock.now()
 
         def decide(state: AccountState) -> AccountChange | None:
@@ -43,6 +43,7 @@ class EmailFlows(LifecycleFlows):
             return AccountChange(fields=fields, tokens={VERIFY: None}, events=[event])
 
         if await self._change(token.user_id, decide) is None:
+            await self._count_bad_link("verify", token.user_id)
             raise InvalidToken
 
     async def resend(self, claims: AccessClaims, client_ip: str) -> None:
@@ -89,7 +90,7 @@ class EmailFlows(LifecycleFlows):
 
     async def confirm_change(self, raw_token: str, client_ip: str) -> None:
         token = parse_token(raw_token)
-        await self._throttle("email-confirm", token.user_id, client_ip)
+        await self._throttle_address("email-confirm", client_ip)
         now = self._clock.now()
         pending = await self._pending_change(token, now)
         if await self._deps.users.find_by_email(pending) is not None:
@@ -123,6 +124,7 @@ class EmailFlows(LifecycleFlows):
 
         # A taken address raises EmailAlreadyRegistered here too: the unique index decides.
         if await self._change(token.user_id, decide) is None:
+            await self._count_bad_link("email-confirm", token.user_id)
             raise InvalidToken
 
     async def _pending_change(self, token: PresentedToken, now: datetime) -> str:
@@ -130,6 +132,7 @@ class EmailFlows(LifecycleFlows):
         record = await self._deps.store.account(token.user_id)
         stored = record.tokens.get(CHANGE) if record else None
         if stored is None or not stored.matches(token.hash, now) or not stored.new_email_normalized:
+            await self._count_bad_link("email-confirm", token.user_id)
             raise InvalidToken
         return stored.new_email_normalized
 

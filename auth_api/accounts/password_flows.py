@@ -5,7 +5,6 @@ from __future__ import annotations
 from auth_api.accounts.emails import email_key
 from auth_api.accounts.lifecycle_base import (
     LifecycleFlows,
-    email_key_hash,
     ended_sessions,
     parse_token,
     user_event,
@@ -14,6 +13,7 @@ from auth_api.errors import FieldProblem, InvalidInput, InvalidToken, NotAuthent
 from auth_api.model.events import EventType
 from auth_api.model.mail import MailKind
 from auth_api.model.one_time_tokens import StoredToken, TokenPurpose
+from auth_api.security.login_limits import account_subject
 from auth_api.store.account_ports import AccountChange, AccountState
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason
@@ -36,7 +36,7 @@ class PasswordFlows(LifecycleFlows):
             key = email_key(email)
         except ValueError as exc:
             raise InvalidInput([FieldProblem("email", str(exc))]) from exc
-        await self._throttle("password-forgot", email_key_hash(key), client_ip, mail=True)
+        await self._throttle("password-forgot", account_subject(key), client_ip, mail=True)
         now = self._clock.now()
         minted = self._deps.tokens.mint(RESET, now)
         mail = self._linked(MailKind.PASSWORD_RESET, minted, now)
@@ -48,13 +48,13 @@ class PasswordFlows(LifecycleFlows):
         """Set the password, end every session and deny every token of the user at once,
         everywhere (valid-after). A bad token changes nothing."""
         token = parse_token(raw_token)
-        await self._throttle("password-reset", token.user_id, client_ip)
+        await self._throttle_address("password-reset", client_ip)
         now = self._clock.now()
         record = await self._deps.store.account(token.user_id)
-        stored = record.tokens.get(RESET) if record else None
+        # Live is checked again by the write; asked here too, it spares the work below.
+        stored = record.tokens.get(RESET) if record and record.user.is_active else None
         if record is None or stored is None or not stored.matches(token.hash, now):
-            raise InvalidToken
-        if not record.user.is_active:  # checked again in the write; this spares the work
+            await self._count_bad_link("password-reset", token.user_id)
             raise InvalidToken
         await self._deps.accounts.check_new_password(new_password, record.user)
         new_hash = await self._deps.hasher.hash(new_password)
@@ -74,8 +74,13 @@ class PasswordFlows(LifecycleFlows):
                 mails=[self._notice(MailKind.PASSWORD_RESET_NOTICE, now)],
             )
 
-        if await self._change(token.user_id, decide) is None:
+        change = await self._change(token.user_id, decide)
+        if change is None:
+            await self._count_bad_link("password-reset", token.user_id)
             raise InvalidToken
+        # A refresh that read its session before the write, and signed after the cut-off's
+        # second, holds a token the cut-off misses; its session's denial does not.
+        await self._deny_sessions(token.user_id, [s.id for s in change.ended_sessions])
 
     async def change(
         self, claims: AccessClaims, current: str, new_password: str, client_ip: str

@@ -49,6 +49,9 @@ from auth_api.store.ports import (
 Document = dict[str, Any]
 # Index creation at start may wait this long, whatever AUTH_IO_TIMEOUT_SECONDS says.
 SETUP_TIMEOUT_SECONDS = 30.0
+# What a User is not made of: the undelivered events and mails, and the lifecycle's
+# tokens. Left on the server, so a login or a profile read carries no more than it uses.
+NOT_OF_THE_USER: Document = {"outbox": 0, "mail_outbox": 0, "tokens": 0}
 # Given the stored document, the update to make, or None to make none.
 Decision = Callable[[Document], Document | None]
 
@@ -161,10 +164,10 @@ class MongoUserStore(MongoAccounts):
         # A deleted account's tombstone keeps a placeholder address that no one may log
         # in with or be found by.
         live = {"email_normalized": email_normalized, "deleted_at": None}
-        return await self._find_one(live, {"outbox": 0})
+        return await self._find_one(live, NOT_OF_THE_USER)
 
     async def find_by_id(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
+        return await self._find_one({"_id": user_id}, {**NOT_OF_THE_USER, "sessions": 0})
 
     async def record_login(self, login: LoginRecord) -> bool:
         session = login.session
@@ -196,7 +199,7 @@ class MongoUserStore(MongoAccounts):
         return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
+        return await self._find_one({"_id": user_id}, NOT_OF_THE_USER)
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         async with mongo_errors():
