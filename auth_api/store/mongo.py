@@ -207,17 +207,17 @@ class MongoUserStore(MongoAccounts):
         return sessions_from_document(doc) if doc else None
 
     async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
+        # The condition is the filter itself: one round trip, and atomic on the document.
         path = f"sessions.{session.id}"
-
-        def decide(doc: Document) -> Document | None:
-            stored = (doc.get("sessions") or {}).get(session.id)
-            if stored is None or stored.get("refresh_hash") != expected_hash:
-                return None
-            if stored.get("revoked_at") is not None:
-                return None
-            return {"$set": {path: session_to_document(session)}}
-
-        return await self._guarded(user_id, {path: 1}, decide)
+        still_current = {
+            "_id": user_id,
+            f"{path}.refresh_hash": expected_hash,
+            f"{path}.revoked_at": None,
+        }
+        update = {"$set": {path: session_to_document(session)}, "$inc": {"v": 1}}
+        async with mongo_errors():
+            result = await self._users.update_one(still_current, update)
+        return result.matched_count == 1
 
     async def end_sessions(
         self,
