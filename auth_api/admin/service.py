@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from auth_api.admin.events import disabled_event, enabled_event, roles_changed_event
@@ -171,13 +172,9 @@ class AdminService:
             if user.roles == requested:
                 return user
             loses_admin = user.is_admin and ADMIN_ROLE not in requested
-            if loses_admin:
-                await self._refuse_last_admin()
-            if await self._change_roles(actor, user, user.roles, requested):
-                if loses_admin and await self._stores.admin.count_admins() == 0:
-                    # A concurrent change took the other admin away: put this one back.
-                    await self._change_roles(actor, user, requested, user.roles)
-                    raise LastAdmin
+            async with self._keeping_an_admin(loses_admin):
+                changed = await self._change_roles(actor, user, user.roles, requested)
+            if changed:
                 user.roles = requested
                 return user
         raise DependencyUnavailable("mongodb")
@@ -192,9 +189,19 @@ class AdminService:
             self._recorded(user.id)
         return changed
 
-    async def _refuse_last_admin(self) -> None:
-        if await self._stores.admin.count_admins() <= 1:
-            raise LastAdmin
+    @asynccontextmanager
+    async def _keeping_an_admin(self, removes_an_admin: bool) -> AsyncIterator[None]:
+        """Around a write that may remove an admin: LastAdmin before it when no other
+        would be left. The count and the write happen under the store's removal lock,
+        so that two admins removing each other at once are decided one after the other,
+        and the refused one is left as it was."""
+        if not removes_an_admin:
+            yield
+            return
+        async with self._stores.admin.admin_removal():
+            if await self._stores.admin.count_admins() <= 1:
+                raise LastAdmin
+            yield
 
     # --- Disabling and enabling -------------------------------------------------------
 
@@ -216,8 +223,10 @@ class AdminService:
         return await self._existing(user.id)
 
     async def _write_disable(self, actor: Actor, user: User, reason: str) -> bool:
-        if user.is_admin:
-            await self._refuse_last_admin()
+        async with self._keeping_an_admin(user.is_admin):
+            return await self._store_disable(actor, user, reason)
+
+    async def _store_disable(self, actor: Actor, user: User, reason: str) -> bool:
         now = self._clock.now()
         reason_code = RevocationReason.ACCOUNT_DISABLED
         ended = [
@@ -232,9 +241,6 @@ class AdminService:
         if not await self._stores.admin.disable(Disabling(user.id, now, reason, ended, events)):
             return False
         self._recorded(user.id)
-        if user.is_admin and await self._stores.admin.count_admins() == 0:
-            await self._write_enable(actor, user.id)  # see _write_roles
-            raise LastAdmin
         return True
 
     async def enable(self, actor: Actor, user_id: str) -> User:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from auth_api.model.events import PendingEvent
@@ -72,6 +73,12 @@ class AdminStore(Protocol):
 
     async def count_admins(self) -> int:
         """Active users with the admin role."""
+
+    def admin_removal(self) -> AbstractAsyncContextManager[None]:
+        """Held around counting the admins and removing one (a role taken, a disable):
+        one such change at a time, on every instance, so that two admins removing each
+        other at once cannot both see another admin left. WriteContention when it is not
+        had within a few seconds."""
 
 
 def prefix_upper_bound(prefix: str) -> str:
