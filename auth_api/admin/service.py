@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from auth_api.admin.events import disabled_event, enabled_event, roles_changed_event
@@ -21,7 +20,6 @@ from auth_api.admin.listing import ListRequest, encode_cursor, to_query
 from auth_api.errors import (
     DependencyUnavailable,
     Forbidden,
-    LastAdmin,
     UnknownRoles,
     UserNotFound,
 )
@@ -36,7 +34,13 @@ from auth_api.sessions.service import (
     session_revoked_event,
     tokens_revoked_event,
 )
-from auth_api.store.admin_ports import AdminStore, Disabling, Enabling, RolesChange
+from auth_api.store.admin_ports import (
+    AdminStore,
+    Disabling,
+    Enabling,
+    RolesChange,
+    keeping_an_admin,
+)
 from auth_api.store.ports import SessionStore, UserStore
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import ADMIN_ROLE, RevocationReason, valid_after_value, with_user_role
@@ -172,7 +176,7 @@ class AdminService:
             if user.roles == requested:
                 return user
             loses_admin = user.is_admin and ADMIN_ROLE not in requested
-            async with self._keeping_an_admin(loses_admin):
+            async with keeping_an_admin(self._stores.admin, loses_admin):
                 changed = await self._change_roles(actor, user, user.roles, requested)
             if changed:
                 user.roles = requested
@@ -188,20 +192,6 @@ class AdminService:
         if changed:
             self._recorded(user.id)
         return changed
-
-    @asynccontextmanager
-    async def _keeping_an_admin(self, removes_an_admin: bool) -> AsyncIterator[None]:
-        """Around a write that may remove an admin: LastAdmin before it when no other
-        would be left. The count and the write happen under the store's removal lock,
-        so that two admins removing each other at once are decided one after the other,
-        and the refused one is left as it was."""
-        if not removes_an_admin:
-            yield
-            return
-        async with self._stores.admin.admin_removal():
-            if await self._stores.admin.count_admins() <= 1:
-                raise LastAdmin
-            yield
 
     # --- Disabling and enabling -------------------------------------------------------
 
@@ -223,7 +213,7 @@ class AdminService:
         return await self._existing(user.id)
 
     async def _write_disable(self, actor: Actor, user: User, reason: str) -> bool:
-        async with self._keeping_an_admin(user.is_admin):
+        async with keeping_an_admin(self._stores.admin, user.is_admin):
             return await self._store_disable(actor, user, reason)
 
     async def _store_disable(self, actor: Actor, user: User, reason: str) -> bool:
