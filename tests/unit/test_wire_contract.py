@@ -9,7 +9,13 @@ import json
 
 import pytest
 
-from quizauth_wire import access_token_kid, is_denied, token_header, valid_after_value
+from quizauth_wire import (
+    access_token_kid,
+    is_denied,
+    read_access_claims,
+    token_header,
+    valid_after_value,
+)
 
 
 def segment(data: bytes) -> str:
@@ -86,3 +92,44 @@ def test_the_reader_accepts_fractional_cut_offs_and_fails_closed_on_garbage() ->
     assert is_denied([b"1", None, None], issued_at=1)
     assert is_denied([None, b"1", None], issued_at=1)
     assert not is_denied([None, None, None], issued_at=1)
+
+
+ISSUED = {
+    "token_type": "access",
+    "sub": "user-1",
+    "jti": "jti-1",
+    "sid": "session-1",
+    "iat": 1_800_000_000,
+    "exp": 1_800_000_900,
+    "roles": ["user", "admin"],
+    "scope": "quiz.write",
+}
+
+
+def test_the_claims_the_service_issues_are_read_whole() -> None:
+    read = read_access_claims(dict(ISSUED))
+    assert read is not None
+    assert (read.user_id, read.jti, read.session_id) == ("user-1", "jti-1", "session-1")
+    assert (read.issued_at, read.expires_at) == (1_800_000_000, 1_800_000_900)
+    assert (read.roles, read.scopes) == ({"user", "admin"}, {"quiz.write"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"token_type": "refresh"},
+        {"sub": 42},
+        {"jti": None},
+        {"sid": ["session-1"]},
+        {"iat": True},  # Python's bool is an int; a JSON true is not a time
+        {"exp": "1800000900"},
+        {"exp": 1_800_000_900.5},
+        {"roles": "admin"},
+        {"scope": ["quiz.write"]},
+    ],
+    ids=repr,
+)
+def test_anything_the_service_would_not_issue_is_no_access_token(change: dict[str, object]) -> None:
+    """The service's codec and quizauth_client read claims with this one function, so
+    the two refuse the same tokens."""
+    assert read_access_claims({**ISSUED, **change}) is None
