@@ -84,8 +84,12 @@ async def interfering_store(
 async def redis_client(
     servers: Servers, isolation: dict[str, str]
 ) -> AsyncIterator[Redis | RedisCluster]:
-    """The session's Redis: one server, or the clustered topology's Redis Cluster."""
+    """The session's Redis: one server, or the clustered topology's Redis Cluster,
+    which learns its slots before the first commands, as the service's does at start:
+    many concurrent first commands on a client that has not can trip over each other."""
     client = session_redis(servers)
+    if isinstance(client, RedisCluster):
+        await client.initialize()
     yield client
     await client.aclose()
     await drop_test_data(servers, isolation)
