@@ -7,7 +7,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve consumers tail-events test test-fast e2e lint typecheck static-checks validate-manifests format bench stack-up stack-down stack-status clean
+.PHONY: install run serve consumers tail-events test test-cluster test-fast e2e lint typecheck static-checks validate-manifests format bench stack-up stack-down stack-status clean
 
 install: ## Install the locked dependencies into .venv
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -27,6 +27,17 @@ tail-events: install ## Print the auth events as they arrive, one JSON line each
 
 test: install lint typecheck static-checks ## Lint, type-check, and run the whole suite on the real servers
 	$(UV) run --frozen pytest
+
+# What must hold on clustered servers (README, "The suites on the clustered topology"):
+# the stores' contracts, two API processes sharing revocations, and event delivery.
+CLUSTER_TESTS := tests/contract \
+	tests/robustness/test_multi_instance.py tests/robustness/test_multi_instance_admin.py \
+	tests/events/test_delivery.py tests/events/test_published.py \
+	tests/events/test_processed_events.py tests/events/test_quiz_profiles.py \
+	tests/events/test_quiz_profiles_roles.py
+
+test-cluster: install ## Those suites on the clustered topology (Redis Cluster, 3 Kafka brokers)
+	AUTH_STACK_TOPOLOGY=cluster $(UV) run --frozen pytest $(CLUSTER_TESTS)
 
 test-fast: install ## Only the tests that need no server
 	$(UV) run --frozen pytest -m "not integration" -k "not real and not mongo and not redis"

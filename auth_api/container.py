@@ -214,8 +214,11 @@ def embedded_backends(clock: Clock = SYSTEM_CLOCK) -> Backends:
 
 
 def connected_backends(settings: Settings) -> Backends:
-    if not (settings.mongo_url and settings.redis_url):
-        raise ValueError("set both AUTH_MONGO_URL and AUTH_REDIS_URL, or neither (embedded)")
+    if not (settings.mongo_url and settings.redis_configured):
+        raise ValueError(
+            "set both AUTH_MONGO_URL and AUTH_REDIS_URL (or AUTH_REDIS_SENTINELS), "
+            "or neither (embedded)"
+        )
     timeout_ms = int(settings.io_timeout_seconds * 1000)
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         settings.mongo_url,
@@ -225,7 +228,7 @@ def connected_backends(settings: Settings) -> Backends:
         connectTimeoutMS=timeout_ms,
     )
     cluster = settings.redis_mode is RedisMode.CLUSTER
-    redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
+    redis = connect_redis(settings)
     concerns = concerns_for(mongo, settings.mongo_write_concern, settings.mongo_relay_read_concern)
     store = MongoUserStore(mongo, settings.mongo_db, concerns)
     prefix = settings.redis_prefix

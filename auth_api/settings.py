@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from quizauth_client.sentinel import NodeAuth, parse_sentinels
 from quizauth_wire import MAX_ROLE_LENGTH, is_role_name, is_scope_token
 from quizauth_wire.topics import TopicShape
 
@@ -38,6 +39,7 @@ MIN_SECRET_BYTES = 32
 class RedisMode(StrEnum):
     STANDALONE = "standalone"
     CLUSTER = "cluster"
+    SENTINEL = "sentinel"
 
 
 # scheme://host[:port] as browsers send it in Origin: lower case, no path, no wildcard.
@@ -106,12 +108,28 @@ class Settings(BaseSettings):
         description="readConcern of the relay's reads of pending events: majority never "
         "publishes a write a failover could roll back; empty: the URL's or the server's",
     )
-    redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL; unset means embedded mode (in sentinel mode optional, and"
+        " without a host: the master's credentials, database and TLS)",
+    )
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
     redis_mode: RedisMode = Field(
         RedisMode.STANDALONE,
-        description="standalone (one server) or cluster (AUTH_REDIS_URL lists seed nodes,"
-        " comma-separated)",
+        description="standalone (one server), cluster (AUTH_REDIS_URL lists seed nodes,"
+        " comma-separated) or sentinel (AUTH_REDIS_SENTINELS and AUTH_REDIS_SENTINEL_MASTER)",
+    )
+    redis_sentinels: str | None = Field(
+        None, description="Sentinel mode: the sentinels, host:port,host:port"
+    )
+    redis_sentinel_master: str | None = Field(
+        None, description="Sentinel mode: the master's name, as the sentinels monitor it"
+    )
+    redis_sentinel_username: str | None = Field(
+        None, description="Sentinel mode: the sentinels' own user, when they require one"
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        None, description="Sentinel mode: the sentinels' own password (their requirepass)"
     )
     kafka_bootstrap: str | None = Field(None, description="Kafka bootstrap servers (host:port,...)")
     kafka_topic_prefix: str = Field("", description="Prefix of the event topic names")
@@ -428,10 +446,30 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _consistent_redis_mode(self) -> Settings:
+        # A half-configured Sentinel would otherwise surface as 503s on every request.
+        if self.redis_mode is RedisMode.SENTINEL:
+            if problems := sentinel_problems(self):
+                raise ValueError("AUTH_REDIS_MODE=sentinel: " + "; ".join(problems))
+            return self
+        sentinel_fields = {
+            "AUTH_REDIS_SENTINELS": self.redis_sentinels,
+            "AUTH_REDIS_SENTINEL_MASTER": self.redis_sentinel_master,
+            "AUTH_REDIS_SENTINEL_USERNAME": self.redis_sentinel_username,
+            "AUTH_REDIS_SENTINEL_PASSWORD": self.redis_sentinel_password,
+        }
+        if given := [name for name, value in sentinel_fields.items() if value is not None]:
+            raise ValueError(
+                f"{', '.join(given)} apply only with AUTH_REDIS_MODE=sentinel "
+                f"(it is {self.redis_mode.value})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_servers(self) -> Settings:
         # Embedded mode forgets every user, session and revocation on restart, and keeps
         # rate limits per process: never what production means.
-        if self.env is Environment.PRODUCTION and not (self.mongo_url and self.redis_url):
+        if self.env is Environment.PRODUCTION and not (self.mongo_url and self.redis_configured):
             raise ValueError(
                 "AUTH_ENV=production needs AUTH_MONGO_URL and AUTH_REDIS_URL "
                 "(embedded mode is for development and tests)"
@@ -450,7 +488,12 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         """True when no server is configured: in-process backends, nothing persisted."""
-        return self.mongo_url is None and self.redis_url is None
+        return self.mongo_url is None and not self.redis_configured
+
+    @property
+    def redis_configured(self) -> bool:
+        """Whether a Redis is named: a URL, or the sentinels in sentinel mode."""
+        return self.redis_url is not None or self.redis_sentinels is not None
 
     @property
     def signing_algorithm(self) -> SigningAlgorithm:
@@ -491,4 +534,23 @@ def strength_floor_problems(settings: Settings) -> list[str]:
         problems.append(f"AUTH_BCRYPT_ROUNDS must be at least {BCRYPT_MIN_ROUNDS}")
     if settings.password_min_score < PASSWORD_MIN_SCORE_FLOOR:
         problems.append(f"AUTH_PASSWORD_MIN_SCORE must be at least {PASSWORD_MIN_SCORE_FLOOR}")
+    return problems
+
+
+def sentinel_problems(settings: Settings) -> list[str]:
+    """What sentinel mode lacks or has wrong, as clear sentences (empty when usable)."""
+    problems = []
+    if settings.redis_sentinels is None:
+        problems.append("set AUTH_REDIS_SENTINELS (host:port,host:port)")
+    else:
+        try:
+            parse_sentinels(settings.redis_sentinels)
+        except ValueError as exc:
+            problems.append(f"AUTH_REDIS_SENTINELS: {exc}")
+    if not settings.redis_sentinel_master:
+        problems.append("set AUTH_REDIS_SENTINEL_MASTER (the name the sentinels monitor)")
+    try:
+        NodeAuth.from_url(settings.redis_url)
+    except ValueError as exc:
+        problems.append(f"AUTH_REDIS_URL: {exc}")
     return problems

@@ -28,6 +28,7 @@ from auth_api.security.redis_stores import connect_cluster
 from auth_api.settings import Settings
 from infra.stack_lib.api import PrivateCluster, PrivateServer
 from infra.stack_lib.redis_cluster import NODES, NativeRedisCluster
+from infra.stack_lib.redis_sentinel import NativeRedisSentinel, sentinel_ports_from_env
 from tests.support.logs import CapturedLogs
 from tests.support.servers import Servers, find_servers
 
@@ -51,6 +52,12 @@ def servers() -> Iterator[Servers]:
         if require_services():
             pytest.fail(f"real servers required (AUTH_REQUIRE_SERVICES=1): {exc}")
         pytest.skip(f"real servers unavailable: {exc}")
+    if os.environ.get("AUTH_STACK_TOPOLOGY") == "cluster" and not found.redis_clustered:
+        found.close()
+        pytest.fail(
+            f"AUTH_STACK_TOPOLOGY=cluster, but the servers found ({found.origin}) are not "
+            "the clustered topology's: unset the AUTH_* server settings to use infra/stack"
+        )
     yield found
     found.close()
 
@@ -117,12 +124,35 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRe
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeRedisSentinel]:
+    """A native Redis Sentinel setup (a master, a replica, 3 sentinels), started once per
+    session and only when a test asks for it, on AUTH_STACK_REDIS_SENTINEL_DATA_PORT
+    (6390, and the next port) and AUTH_STACK_REDIS_SENTINEL_PORT (26379, and the next
+    two). It keeps nothing on disk; a test that kills the master restarts it."""
+    data_ports, sentinel_ports = sentinel_ports_from_env()
+    sentinel = NativeRedisSentinel(
+        tmp_path_factory.mktemp("redis-sentinel"), data_ports, sentinel_ports
+    )
+    sentinel.start()
+    yield sentinel
+    sentinel.stop()
+
+
 @pytest.fixture
 async def cluster_client(redis_cluster: NativeRedisCluster) -> AsyncIterator[RedisCluster]:
     client = connect_cluster(redis_cluster.url, timeout_seconds=2.0)
     await client.initialize()
     yield client
     await client.aclose()
+
+
+def session_redis(servers: Servers) -> Redis | RedisCluster:
+    """A client of the session's Redis, whichever the topology: a cluster's on the
+    clustered one."""
+    if servers.redis_clustered:
+        return connect_cluster(servers.redis_url, timeout_seconds=5.0)
+    return Redis.from_url(servers.redis_url)
 
 
 def new_isolation() -> dict[str, str]:
@@ -150,6 +180,11 @@ def isolated_settings(**overrides: Any) -> Settings:
         # Explicit, so AUTH_* variables in the environment cannot switch the mode.
         "mongo_url": None,
         "redis_url": None,
+        "redis_mode": "standalone",
+        "redis_sentinels": None,
+        "redis_sentinel_master": None,
+        "redis_sentinel_username": None,
+        "redis_sentinel_password": None,
         "kafka_bootstrap": None,
         "smtp_url": None,
         # One partition per topic: hundreds of tests each create their own topics, and a
@@ -177,11 +212,25 @@ async def real_settings(
             "mongo_url": servers.mongo_url,
             "redis_url": servers.redis_url,
             "kafka_bootstrap": servers.kafka_bootstrap,
+            **topology_of_shared(servers, overrides),
         }
         return make_settings(**{**connection, **isolation, **overrides})
 
     yield build
     await drop_test_data(servers, isolation)
+
+
+def topology_of_shared(servers: Servers, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The session topology's settings for the shared servers that `overrides` keep:
+    a test's private Redis or Kafka is a single server (PrivateServer)."""
+    replaced = {
+        "redis_url": ("redis_mode",),
+        "kafka_bootstrap": ("kafka_replication_factor", "kafka_min_insync_replicas"),
+    }
+    dropped = {
+        field for server, fields in replaced.items() if server in overrides for field in fields
+    }
+    return {field: value for field, value in servers.topology.items() if field not in dropped}
 
 
 async def drop_test_topics(servers: Servers, prefix: str) -> None:
@@ -204,11 +253,11 @@ async def drop_test_data(servers: Servers, isolation: dict[str, str]) -> None:
         await mongo.drop_database(isolation["mongo_db"])
     finally:
         await mongo.close()
-    redis = Redis.from_url(servers.redis_url)
+    redis = session_redis(servers)
     try:
         keys = [key async for key in redis.scan_iter(match=isolation["redis_prefix"] + "*")]
-        if keys:
-            await redis.delete(*keys)
+        for key in keys:  # one at a time: on a cluster they lie in many slots
+            await redis.delete(key)
     finally:
         await redis.aclose()
     if topic_prefix := isolation.get("kafka_topic_prefix"):

@@ -1,6 +1,7 @@
-"""Redis adapters, for one server (AUTH_REDIS_MODE=standalone) or a Redis Cluster
-(cluster). Key layout (all under AUTH_REDIS_PREFIX): the denylist's keys are the wire
-contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
+"""Redis adapters, for one server (AUTH_REDIS_MODE=standalone), a Redis Cluster
+(cluster) or a master watched by Redis Sentinel (sentinel). Key layout (all under
+AUTH_REDIS_PREFIX): the denylist's keys are the wire contract's
+(quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
 """
 
@@ -22,6 +23,8 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
+from auth_api.settings import RedisMode, Settings
+from quizauth_client.sentinel import NodeAuth, SentinelAuth, connect_sentinel_master
 from quizauth_wire import DenylistLayout, is_denied_by_any
 
 AnyRedis = Redis | RedisCluster
@@ -65,13 +68,38 @@ return result
 """
 
 
-def connect_redis(url: str, timeout_seconds: float, mode: str = "standalone") -> AnyRedis:
-    if mode == "cluster":
-        return connect_cluster(url, timeout_seconds)
+def connect_redis(settings: Settings) -> AnyRedis:
+    """The one place the service builds its Redis client, for each AUTH_REDIS_MODE."""
+    timeout = settings.io_timeout_seconds
+    if settings.redis_mode is RedisMode.SENTINEL:
+        return connect_sentinel(settings)
+    if settings.redis_url is None:
+        raise ValueError(f"AUTH_REDIS_MODE={settings.redis_mode.value} needs AUTH_REDIS_URL")
+    if settings.redis_mode is RedisMode.CLUSTER:
+        return connect_cluster(settings.redis_url, timeout)
     return Redis.from_url(
-        url,
-        socket_timeout=timeout_seconds,
-        socket_connect_timeout=timeout_seconds,
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=15,
+        retry=reconnect_once(),
+    )
+
+
+def connect_sentinel(settings: Settings) -> Redis:
+    """The master that the sentinels name; AUTH_REDIS_URL, when set, only logs in."""
+    if settings.redis_sentinels is None or not settings.redis_sentinel_master:
+        raise ValueError("AUTH_REDIS_MODE=sentinel needs AUTH_REDIS_SENTINELS and _MASTER")
+    password = settings.redis_sentinel_password
+    return connect_sentinel_master(
+        settings.redis_sentinels,
+        settings.redis_sentinel_master,
+        timeout_seconds=settings.io_timeout_seconds,
+        node_auth=NodeAuth.from_url(settings.redis_url),
+        sentinel_auth=SentinelAuth(
+            settings.redis_sentinel_username,
+            password.get_secret_value() if password else None,
+        ),
         health_check_interval=15,
         retry=reconnect_once(),
     )
@@ -124,7 +152,8 @@ async def redis_errors() -> AsyncIterator[None]:
         yield
     except (RedisError, RedisClusterException, OSError) as exc:
         # RedisClusterException (CROSSSLOT refused client-side, a slot no node covers)
-        # is not a RedisError: without it a cluster failure would be a 500.
+        # is not a RedisError: without it a cluster failure would be a 500. Sentinel's
+        # MasterNotFoundError and a demoted master's READONLY are RedisErrors.
         raise DependencyUnavailable("redis") from exc
 
 

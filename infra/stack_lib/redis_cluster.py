@@ -28,6 +28,66 @@ def redis_cli(port: int, *args: str, timeout: float = 10.0) -> str:
     return result.stdout
 
 
+def node_command(port: int, directory: Path, bus_port: int | None = None) -> list[str]:
+    """A cluster node on `port`, its nodes.conf in `directory`; nothing saved but that.
+    A master unanswered for 1 s is failed over, whatever its replica's lag. Its cluster
+    bus listens on `bus_port`, by default (None) Redis's own choice, port + 10000."""
+    bus = [] if bus_port is None else ["--cluster-port", str(bus_port)]
+    return [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", *bus,
+        "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
+        "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
+        "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+        "--dir", str(directory), "--save", "", "--appendonly", "no", "--daemonize", "no",
+    ]  # fmt: skip
+
+
+def create_cluster(ports: Sequence[int]) -> None:
+    """Join the nodes on `ports`, once each answers, as 3 masters with a replica each."""
+    wait(lambda: all(redis_cli(p, "ping").strip() == "PONG" for p in ports), READY_TIMEOUT)
+    nodes = [f"127.0.0.1:{port}" for port in ports]
+    created = subprocess.run(  # noqa: S603 - Debian's redis-cli on our own ports
+        ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "1",  # noqa: S607
+         "--cluster-yes"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if created.returncode != 0:
+        raise RedisClusterError(f"redis-cli --cluster create: {created.stdout[-2000:]}")
+
+
+def is_formed(port: int) -> bool:
+    """The node knows slots: a cluster was created over it (now or before a restart)."""
+    return "cluster_slots_assigned:0" not in redis_cli(port, "cluster", "info")
+
+
+def is_ok(port: int) -> bool:
+    return "cluster_state:ok" in redis_cli(port, "cluster", "info")
+
+
+def is_synced(port: int) -> bool:
+    """A master, or a replica whose link to its master is up: a replica that never
+    finished its first sync has nothing to take over with."""
+    replication = redis_cli(port, "info", "replication")
+    return "role:master" in replication or "master_link_status:up" in replication
+
+
+def wait_until_ok(ports: Sequence[int], timeout: float = READY_TIMEOUT) -> float:
+    """Seconds until every node on `ports` says cluster_state:ok and every replica is
+    in sync with its master."""
+    started = time.monotonic()
+    wait(lambda: all(is_ok(p) and is_synced(p) for p in ports), timeout)
+    return time.monotonic() - started
+
+
+def wait(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise RedisClusterError(f"Redis Cluster not ready after {timeout:.0f} s")
+
+
 class NativeRedisCluster:
     """Start with start(), stop with stop(); `url` is the service's AUTH_REDIS_URL
     (every node, comma-separated) for AUTH_REDIS_MODE=cluster."""
@@ -46,16 +106,11 @@ class NativeRedisCluster:
     def start(self) -> None:
         for port in self.ports:
             self._start_node(port)
-        self._wait(lambda: all(redis_cli(p, "ping").strip() == "PONG" for p in self.ports))
-        nodes = [f"127.0.0.1:{port}" for port in self.ports]
-        created = subprocess.run(  # noqa: S603 - Debian's redis-cli on our own ports
-            ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "1",  # noqa: S607
-             "--cluster-yes"],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        if created.returncode != 0:
+        try:
+            create_cluster(self.ports)
+        except RedisClusterError:
             self.stop()
-            raise RedisClusterError(f"redis-cli --cluster create: {created.stdout[-2000:]}")
+            raise
         self.wait_until_ok()
 
     def restart(self, port: int) -> None:
@@ -69,35 +124,16 @@ class NativeRedisCluster:
         directory.mkdir(parents=True, exist_ok=True)
         for stale in ("nodes.conf", "dump.rdb") if fresh else ():
             (directory / stale).unlink(missing_ok=True)
-        command = [
-            "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-            "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
-            "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
-            "--dir", str(directory), "--save", "", "--appendonly", "no", "--daemonize", "no",
-        ]  # fmt: skip
         with (directory / "redis.log").open("ab") as log:
             self.processes[port] = subprocess.Popen(  # noqa: S603 - fixed argument list
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def is_ok(self, port: int) -> bool:
-        return "cluster_state:ok" in redis_cli(port, "cluster", "info")
-
-    def is_synced(self, port: int) -> bool:
-        """A master, or a replica whose link to its master is up: a replica that never
-        finished its first sync has nothing to take over with."""
-        replication = redis_cli(port, "info", "replication")
-        return "role:master" in replication or "master_link_status:up" in replication
+                node_command(port, directory), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
     def wait_until_ok(self, timeout: float = READY_TIMEOUT) -> float:
         """Seconds until every live node says cluster_state:ok and every replica is
         in sync with its master."""
-        started = time.monotonic()
-        self._wait(
-            lambda: all(self.is_ok(p) and self.is_synced(p) for p in self.live_ports()), timeout
-        )
-        return time.monotonic() - started
+        return wait_until_ok(self.live_ports(), timeout)
 
     def live_ports(self) -> list[int]:
         return [port for port, proc in self.processes.items() if proc.poll() is None]
@@ -138,12 +174,3 @@ class NativeRedisCluster:
                 process.kill()
                 process.wait(timeout=10)
         self.processes.clear()
-
-    @staticmethod
-    def _wait(condition: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.1)
-        raise RedisClusterError(f"Redis Cluster not ready after {timeout:.0f} s")

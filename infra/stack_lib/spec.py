@@ -24,13 +24,20 @@ CLIENT_VARIABLES = {
 MAIL_API_VARIABLE = "AUTH_STACK_MAIL_API"
 MONGO_BACKENDS = ("memory", "h2")  # the first is the default
 # "single": one server per component. "cluster": the components that can be clustered
-# here run as clusters (Kafka: three KRaft nodes), each node a server named
-# <component>-<n>; the others stay single.
+# here run as clusters (Kafka: three KRaft nodes; Redis: a Redis Cluster of 3 masters
+# with a replica each), each node a server named <component>-<n>; the others stay single.
 TOPOLOGIES = ("single", "cluster")
 KAFKA_NODES = 3
 # The cluster's Kafka ports, per node: client, then controller. Apart from the
 # single-node stack's 9092/9093, so that both can run side by side.
 KAFKA_NODE_PORTS = 9192
+REDIS_NODES = 6
+# The first of the Redis Cluster's six ports: apart from the single server's 6379 and
+# from the tests' private cluster (7000-7005).
+REDIS_NODE_PORTS = 7100
+REDIS_NODE_PORT_VARIABLE = "AUTH_STACK_REDIS_NODE_PORT"
+REDIS_BUS_PORT_VARIABLE = "AUTH_STACK_REDIS_NODE_BUS_PORT"
+REDIS_BUS_OFFSET = 10000
 
 
 def component_of(server_name: str) -> str:
@@ -78,6 +85,8 @@ class Settings:
     mongo_backend: str  # "memory" or "h2"
     topology: str = "single"  # one of TOPOLOGIES
     kafka_nodes: tuple[KafkaNode, ...] = ()  # the clustered Kafka's, used in "cluster"
+    redis_node_ports: tuple[int, ...] = ()  # the Redis Cluster's, used in "cluster"
+    redis_bus_ports: tuple[int, ...] = ()  # their cluster bus ports, in the same order
 
     @property
     def clustered(self) -> bool:
@@ -87,13 +96,20 @@ class Settings:
         """The service's settings for each component's servers, by variable name."""
         return {
             "mongo": {"AUTH_MONGO_URL": f"mongodb://127.0.0.1:{self.mongo_port}"},
-            "redis": {"AUTH_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"},
+            "redis": self._redis_env(),
             "kafka": self._kafka_env(),
             "mail": {
                 "AUTH_SMTP_URL": f"smtp://127.0.0.1:{self.mail_smtp_port}",
                 MAIL_API_VARIABLE: self.mail_api_url,
             },
         }
+
+    def _redis_env(self) -> dict[str, str]:
+        if not self.clustered:
+            return {"AUTH_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"}
+        # Every node as a seed: the client finds the cluster through any one alive.
+        seeds = ",".join(f"redis://127.0.0.1:{port}" for port in self.redis_node_ports)
+        return {"AUTH_REDIS_MODE": "cluster", "AUTH_REDIS_URL": seeds}
 
     def _kafka_env(self) -> dict[str, str]:
         if not self.clustered:
@@ -146,7 +162,29 @@ def load_settings(repo: Path, environ: Mapping[str, str] = os.environ) -> Settin
         mongo_backend=_choice_from_env(environ, "AUTH_STACK_MONGO_BACKEND", MONGO_BACKENDS),
         topology=_choice_from_env(environ, "AUTH_STACK_TOPOLOGY", TOPOLOGIES),
         kafka_nodes=_kafka_nodes_from_env(environ),
+        redis_node_ports=_redis_node_ports_from_env(environ),
+        redis_bus_ports=_redis_bus_ports_from_env(environ),
     )
+
+
+def _redis_node_ports_from_env(environ: Mapping[str, str]) -> tuple[int, ...]:
+    """AUTH_STACK_REDIS_NODE_PORT (7100) and the five ports after it."""
+    return _six_ports(environ, REDIS_NODE_PORT_VARIABLE, REDIS_NODE_PORTS)
+
+
+def _redis_bus_ports_from_env(environ: Mapping[str, str]) -> tuple[int, ...]:
+    """AUTH_STACK_REDIS_NODE_BUS_PORT and the five ports after it; by default each
+    node's port + 10000, as Redis chooses. Set it when that lands in the range the
+    kernel hands out to outgoing connections (32768 and up), where one may hold it."""
+    nodes = _redis_node_ports_from_env(environ)
+    return _six_ports(environ, REDIS_BUS_PORT_VARIABLE, nodes[0] + REDIS_BUS_OFFSET)
+
+
+def _six_ports(environ: Mapping[str, str], name: str, default: int) -> tuple[int, ...]:
+    first = _port_from_env(environ, name, default)
+    if first + REDIS_NODES - 1 > 65535:
+        raise StackError(f"{name}='{first}' is too high: six ports from it must be TCP ports")
+    return tuple(range(first, first + REDIS_NODES))
 
 
 def _kafka_nodes_from_env(environ: Mapping[str, str]) -> tuple[KafkaNode, ...]:

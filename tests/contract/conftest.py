@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
 from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_outbox import MARKERS
-from tests.conftest import drop_test_data
+from tests.conftest import drop_test_data, session_redis
 from tests.contract.twins import (
     InterferingMemoryStore,
     InterferingMongoStore,
@@ -80,8 +81,15 @@ async def interfering_store(
 
 
 @pytest.fixture
-async def redis_client(servers: Servers, isolation: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(servers.redis_url)
+async def redis_client(
+    servers: Servers, isolation: dict[str, str]
+) -> AsyncIterator[Redis | RedisCluster]:
+    """The session's Redis: one server, or the clustered topology's Redis Cluster,
+    which learns its slots before the first commands, as the service's does at start:
+    many concurrent first commands on a client that has not can trip over each other."""
+    client = session_redis(servers)
+    if isinstance(client, RedisCluster):
+        await client.initialize()
     yield client
     await client.aclose()
     await drop_test_data(servers, isolation)
@@ -97,7 +105,9 @@ def revocations(
     if request.param == "redis-cluster":
         cluster = request.getfixturevalue("cluster_client")
         return RedisRevocationStore(cluster, prefix, read_legacy_keys=False)
-    return RedisRevocationStore(request.getfixturevalue("redis_client"), prefix)
+    clustered = request.getfixturevalue("servers").redis_clustered
+    client = request.getfixturevalue("redis_client")
+    return RedisRevocationStore(client, prefix, read_legacy_keys=not clustered)
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])
@@ -109,4 +119,5 @@ def limiter(
         return MemoryRateLimiter()
     if request.param == "redis-cluster":
         return RedisRateLimiter(request.getfixturevalue("cluster_client"), prefix, cluster=True)
-    return RedisRateLimiter(request.getfixturevalue("redis_client"), prefix)
+    clustered = request.getfixturevalue("servers").redis_clustered
+    return RedisRateLimiter(request.getfixturevalue("redis_client"), prefix, cluster=clustered)

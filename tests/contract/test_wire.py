@@ -10,23 +10,31 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 import quizauth_wire
 from auth_api.security.redis_stores import RedisRevocationStore
 from quizauth_client.revocation import RedisDenylist
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
 
 USER, SESSION, JTI = "user-1", "session-1", "jti-1"
 
 
-@pytest.fixture
-def service_store(redis_client: Redis, isolation: dict[str, str]) -> RedisRevocationStore:
-    return RedisRevocationStore(redis_client, isolation["redis_prefix"])
+AnyRedis = Redis | RedisCluster
 
 
 @pytest.fixture
-def client_reader(redis_client: Redis, isolation: dict[str, str]) -> RedisDenylist:
+def service_store(
+    redis_client: AnyRedis, isolation: dict[str, str], servers: Servers
+) -> RedisRevocationStore:
+    legacy = not servers.redis_clustered
+    return RedisRevocationStore(redis_client, isolation["redis_prefix"], read_legacy_keys=legacy)
+
+
+@pytest.fixture
+def client_reader(redis_client: AnyRedis, isolation: dict[str, str]) -> RedisDenylist:
     return RedisDenylist(redis_client, isolation["redis_prefix"])
 
 
@@ -84,19 +92,28 @@ def test_the_wire_module_imports_only_the_standard_library() -> None:
 
 
 async def test_a_token_revoked_under_the_legacy_layout_stays_revoked(
-    client_reader: RedisDenylist, redis_client: Redis, isolation: dict[str, str]
+    client_reader: RedisDenylist,
+    redis_client: AnyRedis,
+    isolation: dict[str, str],
+    service_store: RedisRevocationStore,
 ) -> None:
     """Keys written by releases before the hash tags still deny, for the service's
-    check and the client's alike, until they expire."""
+    check and the client's alike, until they expire. A cluster, a new deployment that
+    never held them, reads the hash-tagged keys only (README, "Upgrading from the
+    layout without hash tags")."""
     layout = quizauth_wire.DenylistLayout(isolation["redis_prefix"])
     token, session, user = layout.legacy_keys_for(JTI, USER, SESSION)
     now = int(time.time())
+    if isinstance(redis_client, RedisCluster):
+        await redis_client.set(token, "1", ex=60)
+        assert not await client_reader.is_revoked(JTI, USER, "other-session", now)
+        assert not await service_store.is_revoked(JTI, USER, "other-session", now)
+        return
     await redis_client.set(token, "1", ex=60)
     assert await client_reader.is_revoked(JTI, USER, "other-session", now)
     await redis_client.set(session, "1", ex=60)
     assert await client_reader.is_revoked("other-jti", USER, SESSION, now)
     await redis_client.set(user, str(now), ex=60)
     assert await client_reader.is_revoked("other-jti", USER, "other-session", now - 1)
-    service = RedisRevocationStore(redis_client, isolation["redis_prefix"])
-    assert await service.is_revoked("other-jti", USER, "other-session", now - 1)
-    assert not await service.is_revoked("other-jti", "user-2", "other-session", now - 1)
+    assert await service_store.is_revoked("other-jti", USER, "other-session", now - 1)
+    assert not await service_store.is_revoked("other-jti", "user-2", "other-session", now - 1)

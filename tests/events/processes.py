@@ -30,6 +30,7 @@ def service_environment(settings: Settings, kafka_bootstrap: str) -> dict[str, s
         AUTH_JWT_SECRET=TEST_SECRET,
         AUTH_MONGO_URL=settings.mongo_url or "",
         AUTH_REDIS_URL=settings.redis_url or "",
+        AUTH_REDIS_MODE=settings.redis_mode.value,
         AUTH_MONGO_DB=settings.mongo_db,
         AUTH_REDIS_PREFIX=settings.redis_prefix,
         AUTH_KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,

@@ -75,6 +75,9 @@ def test_the_env_line_reads_back_as_the_client_settings(tmp_path: Path) -> None:
         ("AUTH_STACK_MONGO_HEAP", "0m", "not a heap size"),
         ("AUTH_STACK_MONGO_BACKEND", "sqlite", "not one of memory, h2"),
         ("AUTH_STACK_REDIS_PORT", "70000", "not a TCP port"),
+        ("AUTH_STACK_REDIS_NODE_PORT", "seven", "not a TCP port"),
+        ("AUTH_STACK_REDIS_NODE_PORT", "65533", "too high"),
+        ("AUTH_STACK_REDIS_NODE_BUS_PORT", "65533", "too high"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
@@ -121,9 +124,12 @@ def test_stop_process(code: str, grace: float, ending: int) -> None:
 
 
 KAFKA_NODES = ["kafka-1", "kafka-2", "kafka-3"]
+REDIS_NODES = [f"redis-{n}" for n in range(1, 7)]
 # The clustered topology on its default ports, whatever this process's environment says.
 CLUSTER = {
     "AUTH_STACK_TOPOLOGY": "cluster",
+    "AUTH_STACK_REDIS_NODE_PORT": "",
+    "AUTH_STACK_REDIS_NODE_BUS_PORT": "",
     **{f"AUTH_STACK_KAFKA_{n}_{kind}PORT": "" for n in (1, 2, 3) for kind in ("", "CONTROLLER_")},
 }
 
@@ -135,7 +141,7 @@ def test_the_default_topology_is_one_server_each(tmp_path: Path) -> None:
 
 def test_the_cluster_topology_runs_kafka_as_three_nodes_beside_the_rest(tmp_path: Path) -> None:
     stack = Stack({**CLUSTER, "AUTH_STACK_DIR": str(tmp_path)})
-    assert stack.names == ("redis", "mongo", *KAFKA_NODES, "mail")
+    assert stack.names == (*REDIS_NODES, "mongo", *KAFKA_NODES, "mail")
     assert stack.stopped() == list(stack.names)
     env = stack.client_env()
     assert env["AUTH_KAFKA_BOOTSTRAP"] == "127.0.0.1:9192,127.0.0.1:9194,127.0.0.1:9196"
@@ -149,6 +155,31 @@ def test_the_cluster_topology_runs_kafka_as_three_nodes_beside_the_rest(tmp_path
         key: value for key, value in env.items() if key.startswith("AUTH_KAFKA_")
     }
     assert {9092, 9093}.isdisjoint(port for n in KAFKA_NODES for _, port in stack.server(n).ports)
+
+
+def test_the_cluster_topology_runs_redis_as_a_cluster_of_six_nodes(tmp_path: Path) -> None:
+    stack = Stack({**CLUSTER, "AUTH_STACK_DIR": str(tmp_path)})
+    ports = [stack.server(name).port for name in REDIS_NODES]
+    assert ports == list(range(7100, 7106))
+    seeds = ",".join(f"redis://127.0.0.1:{port}" for port in ports)
+    expected = {"AUTH_REDIS_MODE": "cluster", "AUTH_REDIS_URL": seeds}
+    assert stack.client_env(["redis-4"]) == expected
+    assert parse_env_line(stack.settings.env_line()).items() >= expected.items()
+    bus = [dict(stack.server(name).ports)["AUTH_STACK_REDIS_NODE_BUS_PORT"] for name in REDIS_NODES]
+    assert bus == list(range(17100, 17106))
+    moved = Stack(
+        {
+            **CLUSTER,
+            "AUTH_STACK_DIR": str(tmp_path),
+            "AUTH_STACK_REDIS_NODE_PORT": "26320",
+            "AUTH_STACK_REDIS_NODE_BUS_PORT": "26330",
+        }
+    )
+    assert [moved.server(name).port for name in REDIS_NODES] == list(range(26320, 26326))
+    assert moved.server("redis-2").ports == (
+        ("AUTH_STACK_REDIS_NODE_PORT", 26321),
+        ("AUTH_STACK_REDIS_NODE_BUS_PORT", 26331),
+    )
 
 
 def test_each_node_port_is_set_by_its_own_variable(tmp_path: Path) -> None:

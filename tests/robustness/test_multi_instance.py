@@ -41,6 +41,7 @@ def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str
         AUTH_MONGO_URL=servers.mongo_url,
         AUTH_REDIS_URL=servers.redis_url,
         AUTH_KAFKA_BOOTSTRAP=servers.kafka_bootstrap,
+        **{f"AUTH_{name.upper()}": str(value) for name, value in servers.topology.items()},
         AUTH_MONGO_DB=isolation["mongo_db"],
         AUTH_REDIS_PREFIX=isolation["redis_prefix"],
         AUTH_KAFKA_TOPIC_PREFIX=isolation["kafka_topic_prefix"],

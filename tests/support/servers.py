@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from infra.stack_lib.api import REPO, Stack, StackCommandError
 
@@ -25,6 +26,13 @@ class Servers:
     # read what was sent.
     smtp_url: str = ""
     mail_api: str = ""
+    # What the servers' topology asks of the service, as settings fields: on the
+    # clustered topology, redis_mode="cluster" and Kafka's replication.
+    topology: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def redis_clustered(self) -> bool:
+        return self.topology.get("redis_mode") == "cluster"
 
     def close(self) -> None:
         for step in reversed(self.cleanup):
@@ -35,12 +43,28 @@ class ServersUnavailableError(RuntimeError):
     pass
 
 
+TOPOLOGY_VARIABLES = {
+    "AUTH_REDIS_MODE": "redis_mode",
+    "AUTH_KAFKA_REPLICATION_FACTOR": "kafka_replication_factor",
+    "AUTH_KAFKA_MIN_INSYNC_REPLICAS": "kafka_min_insync_replicas",
+}
+
+
+def topology_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings fields that `env` (infra/stack env's output, or the environment)
+    gives beyond the servers' addresses."""
+    return {field: env[var] for var, field in TOPOLOGY_VARIABLES.items() if env.get(var)}
+
+
 def from_environment() -> Servers | None:
     mongo, redis = os.environ.get("AUTH_MONGO_URL"), os.environ.get("AUTH_REDIS_URL")
     kafka = os.environ.get("AUTH_KAFKA_BOOTSTRAP")
     smtp, mail_api = os.environ.get("AUTH_SMTP_URL"), os.environ.get("AUTH_STACK_MAIL_API")
     if mongo and redis and kafka and smtp and mail_api:
-        return Servers(mongo, redis, kafka, "environment", smtp_url=smtp, mail_api=mail_api)
+        return Servers(
+            mongo, redis, kafka, "environment", smtp_url=smtp, mail_api=mail_api,
+            topology=topology_settings(os.environ),
+        )  # fmt: skip
     return None
 
 
@@ -105,6 +129,7 @@ def from_native_stack() -> Servers:
         "infra/stack",
         smtp_url=env["AUTH_SMTP_URL"],
         mail_api=env["AUTH_STACK_MAIL_API"],
+        topology=topology_settings(env),
     )
     if started:  # stop only what this session started; others may be using the rest
         servers.cleanup.append(lambda: shared.stop(*started))
