@@ -74,6 +74,7 @@ class Backends:
     keys: KeyStore
     accounts: AccountStore
     mail_outbox: MailOutbox
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close_connections(self) -> None:
@@ -116,6 +117,8 @@ class Container:
         await self.backends.users.setup()
         if self.settings.redis_url and self.settings.redis_mode is RedisMode.CLUSTER:
             await self._learn_cluster_layout()
+        for start in self.backends.starters:
+            await start()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
             self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
@@ -197,18 +200,25 @@ def connected_backends(settings: Settings) -> Backends:
     redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
+    near_cache_keys = (
+        settings.revocation_near_cache_keys if settings.revocation_near_cache else None
+    )
+    revocations = RedisRevocationStore(
+        redis, prefix, read_legacy_keys=not cluster, near_cache_keys=near_cache_keys
+    )
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
-        revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
+        revocations=revocations,
         limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
         publisher=kafka_publisher(settings),
         admin=MongoAdminStore(store, mongo, settings.mongo_db),
         keys=MongoKeyStore(mongo, settings.mongo_db),
         accounts=store,
         mail_outbox=store,
-        closers=[mongo.close, redis.aclose],
+        starters=[revocations.start],
+        closers=[mongo.close, redis.aclose, revocations.close],
     )
 
 

@@ -2,6 +2,10 @@
 (cluster). Key layout (all under AUTH_REDIS_PREFIX): the denylist's keys are the wire
 contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
+
+The revocation store may read the denylist through a near cache (AUTH_REVOCATION_NEAR_
+CACHE): the client library's, kept coherent by Redis's invalidation messages, so that
+checking a token seen before costs no round trip. Writes always go to Redis.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
+from quizauth_client.near_cache import NearCache
 from quizauth_wire import DenylistLayout, is_denied_by_any
 
 AnyRedis = Redis | RedisCluster
@@ -132,12 +137,38 @@ class RedisRevocationStore:
     """Writes the hash-tagged layout. On one server each check also reads the legacy
     keys of releases before it, in the same MGET, so tokens revoked before an upgrade
     stay revoked; a cluster is a new deployment with no legacy keys (and could not read
-    them in one MGET: they lie in other slots)."""
+    them in one MGET: they lie in other slots).
 
-    def __init__(self, redis: AnyRedis, prefix: str, *, read_legacy_keys: bool = True) -> None:
+    The near cache, when there is one, tracks the three prefixes of the denylist, which
+    cover the hash-tagged keys and the legacy ones alike. On a cluster its channel is
+    refused (tracking would be per node), so every check reads Redis, as without it."""
+
+    def __init__(
+        self,
+        redis: AnyRedis,
+        prefix: str,
+        *,
+        read_legacy_keys: bool = True,
+        near_cache_keys: int | None = None,
+    ) -> None:
+        """`near_cache_keys`: keep a near cache of the denylist of at most that many
+        keys (`start` keeps its invalidation channel up); None: read Redis every time."""
         self._redis = redis
         self._layout = DenylistLayout(prefix)
         self._read_legacy_keys = read_legacy_keys
+        self.near_cache = (
+            None
+            if near_cache_keys is None
+            else NearCache(redis, self._layout.key_prefixes(), near_cache_keys)
+        )
+
+    async def start(self) -> None:
+        if self.near_cache is not None:
+            await self.near_cache.start()
+
+    async def close(self) -> None:
+        if self.near_cache is not None:
+            await self.near_cache.close()
 
     async def ping(self) -> None:
         async with redis_errors():
@@ -145,7 +176,7 @@ class RedisRevocationStore:
 
     async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
         key = self._layout.token_key(jti, user_id)
-        async with redis_errors():
+        async with redis_errors(), self._written([key]):
             await self._redis.set(key, b"1", ex=max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
@@ -153,23 +184,40 @@ class RedisRevocationStore:
         if self._read_legacy_keys:
             keys += self._layout.legacy_keys_for(jti, user_id, session_id)
         async with redis_errors():
-            values = await self._redis.mget(keys)
+            if self.near_cache is None:
+                values = await self._redis.mget(keys)
+            else:
+                values = await self.near_cache.mget(keys)
         return is_denied_by_any(values, issued_at)
 
     async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         if not session_ids:
             return
         keys = [self._layout.session_key(session_id, user_id) for session_id in session_ids]
-        async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
+        async with (
+            redis_errors(),
+            self._written(keys),
+            self._redis.pipeline(transaction=False) as pipe,
+        ):
             for key in keys:
                 pipe.set(key, b"1", ex=max(ttl_seconds, 1))
             await pipe.execute()
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
-        async with redis_errors():
-            await self._redis.set(
-                self._layout.user_key(user_id), str(before), ex=max(ttl_seconds, 1)
-            )
+        key = self._layout.user_key(user_id)
+        async with redis_errors(), self._written([key]):
+            await self._redis.set(key, str(before), ex=max(ttl_seconds, 1))
+
+    @asynccontextmanager
+    async def _written(self, keys: list[str]) -> AsyncIterator[None]:
+        """This process's own writes show in its own checks at once, without waiting
+        for Redis to report them; a write that failed may still have landed, so its
+        keys are dropped too."""
+        try:
+            yield
+        finally:
+            if self.near_cache is not None:
+                self.near_cache.invalidate(keys)
 
 
 class RedisRateLimiter:
