@@ -10,7 +10,11 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
-from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
+from auth_api.security.redis_stores import (
+    RedisRateLimiter,
+    RedisRevocationStore,
+    connect_cluster,
+)
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_outbox import MARKERS
@@ -22,6 +26,7 @@ from tests.contract.twins import (
     MongoMarkers,
     Twin,
 )
+from tests.support.near_cache import until_live
 from tests.support.servers import Servers
 
 
@@ -81,17 +86,37 @@ async def redis_client(servers: Servers, isolation: dict[str, str]) -> AsyncIter
     await drop_test_data(servers, isolation)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster"])
-def revocations(
+@pytest.fixture(params=["memory", "redis", "redis-near-cache", "redis-cluster"])
+async def revocations(
     request: pytest.FixtureRequest, isolation: dict[str, str]
-) -> MemoryRevocationStore | RedisRevocationStore:
+) -> AsyncIterator[MemoryRevocationStore | RedisRevocationStore]:
     prefix = isolation["redis_prefix"]
     if request.param == "memory":
-        return MemoryRevocationStore()
+        yield MemoryRevocationStore()
+        return
     if request.param == "redis-cluster":
-        cluster = request.getfixturevalue("cluster_client")
-        return RedisRevocationStore(cluster, prefix, read_legacy_keys=False)
-    return RedisRevocationStore(request.getfixturevalue("redis_client"), prefix)
+        # With a near cache asked for: a cluster refuses its channel, so every check
+        # reads Redis, and the contract holds the same.
+        nodes = request.getfixturevalue("redis_cluster")
+        cluster = connect_cluster(nodes.url, timeout_seconds=2.0)
+        await cluster.initialize()
+        store = RedisRevocationStore(cluster, prefix, read_legacy_keys=False, near_cache_keys=1000)
+        await store.start()
+        yield store
+        await store.close()
+        await cluster.aclose()
+        return
+    # Its own client rather than `redis_client`: an async fixture cannot request another.
+    servers: Servers = request.getfixturevalue("servers")
+    near_cache_keys = 1000 if request.param == "redis-near-cache" else None
+    async with Redis.from_url(servers.redis_url) as client:
+        store = RedisRevocationStore(client, prefix, near_cache_keys=near_cache_keys)
+        await store.start()
+        if store.near_cache is not None:
+            await until_live(store.near_cache)
+        yield store
+        await store.close()
+    await drop_test_data(servers, isolation)
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])
