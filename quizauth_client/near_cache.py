@@ -41,6 +41,10 @@ from quizauth_client.tracking import DEFAULT_TIMING, ChannelTiming, Invalidation
 Value = bytes | str | None
 _ABSENT: Final = object()  # not in the copy (None is a value: the key does not exist)
 DEFAULT_MAX_KEYS = 100_000
+# Event-loop turns a read may wait for the channel to read bytes that have arrived,
+# before it asks Redis instead: the loop reads the socket in one turn, and runs the
+# channel's task in the next.
+SETTLING_TURNS = 2
 
 
 @dataclass
@@ -48,6 +52,7 @@ class NearCacheStats:
     hits: int = 0  # reads answered from the copy
     fetches: int = 0  # reads that went to Redis while the channel was up
     direct: int = 0  # reads that went to Redis while it was down
+    settling: int = 0  # loop turns reads waited for the channel to read what arrived
     reported: int = 0  # keys Redis reported written (a flush counts one)
     invalidations: int = 0  # keys dropped from the copy because they were written
     flushes: int = 0  # times the whole copy was emptied
@@ -125,16 +130,24 @@ class NearCache:
     async def mget(self, keys: Sequence[str]) -> list[Value]:
         """The values of `keys`, as Redis MGET returns them. Raises what the Redis
         client raises when Redis has to be asked and cannot answer."""
-        if not self.live:
-            self.stats.direct += 1
-            return list(await self._redis.mget(keys))
-        cached = [self._entries.get(key, _ABSENT) for key in keys]
-        if not any(value is _ABSENT for value in cached) and self._channel.quiet():
-            for key in keys:
-                self._entries.move_to_end(key)
-            self.stats.hits += 1
-            return cached  # type: ignore[return-value]  # no _ABSENT left in it
-        # A key missing, or a report not read yet: all are read again, so that the
+        for turn in range(SETTLING_TURNS + 1):
+            if not self.live:
+                self.stats.direct += 1
+                return list(await self._redis.mget(keys))
+            cached = [self._entries.get(key, _ABSENT) for key in keys]
+            if any(value is _ABSENT for value in cached):
+                break
+            if self._channel.quiet():
+                for key in keys:
+                    self._entries.move_to_end(key)
+                self.stats.hits += 1
+                return cached  # type: ignore[return-value]  # no _ABSENT left in it
+            if turn < SETTLING_TURNS:
+                # Bytes wait on the channel: most often the reply to its PING, at times
+                # an invalidation. Let the channel's task read them, then look again.
+                self.stats.settling += 1
+                await asyncio.sleep(0)
+        # A key missing, or reports still unread: all are read again, so that the
         # answer is of one moment, and kept only if nothing was reported meanwhile.
         generation = self._generation
         values: list[Value] = list(await self._redis.mget(keys))
