@@ -66,6 +66,12 @@ class NearCachedDenylist(RedisDenylist):
         super().__init__(redis, prefix)
         self.cache = NearCache(redis, self._layout.key_prefixes(), max_keys, timing)
 
+    @property
+    def ready(self) -> bool:
+        """Whether checks are answered from the copy now (the channel is up); when not,
+        they read Redis, so this is about speed, never about what is answered."""
+        return self.cache.live
+
     async def _read(self, keys: Sequence[str]) -> list[Value]:
         return await self.cache.mget(keys)
 

@@ -35,6 +35,7 @@ def full_run() -> dict[str, ScenarioResult]:
         "redis_per_me": result("redis_per_me", 2000),
         "propagation_api_b": result("propagation_api_b", 40, p99_ms=12.0),
         "propagation_quiz_redis": result("propagation_quiz_redis", 40, p99_ms=20.0),
+        "propagation_quiz_near_cache": result("propagation_quiz_near_cache", 40, p99_ms=8.0),
         "propagation_quiz_events": result("propagation_quiz_events", 40, p99_ms=300.0),
         "me_direct": result("me_direct", 16_000),
         "redis_per_me_direct": result("redis_per_me_direct", 2000),
@@ -107,6 +108,7 @@ def test_propagation_targets_read_each_p99_and_wait_for_missing_modes() -> None:
     verdicts = {row["target"]: row["verdict"] for row in target_rows(compute_ratios(results))}
     assert verdicts["logout seen by the other API process, p99 (ms)"] == "PASS"
     assert verdicts["logout seen by a quiz app, Redis mode, p99 (ms)"] == "n/a"
+    assert verdicts["logout seen by a quiz app, near-cache mode, p99 (ms)"] == "PASS"
     assert verdicts["logout seen by a quiz app, events mode, p99 (ms)"] == "MISS"
 
 
