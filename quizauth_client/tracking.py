@@ -117,6 +117,7 @@ class InvalidationChannel:
         so that a long Redis outage does not flood the log."""
         delay, level = self._timing.retry_min, logging.WARNING
         while True:
+            honour_cancellation()
             losses, refused, reason = self.losses, False, ""
             try:
                 await self._session()
@@ -187,6 +188,7 @@ class InvalidationChannel:
 
     async def _call(self, connection: AbstractConnection, *command: object) -> Any:
         await connection.send_command(*command, check_health=False)
+        honour_cancellation()
         try:
             return await connection.read_response(disconnect_on_error=False)
         except ResponseError as exc:  # NOPERM, unknown command, a cluster's refusal
@@ -196,6 +198,7 @@ class InvalidationChannel:
         """Read invalidations until the connection fails or stays silent too long."""
         timing, ping_sent_at = self._timing, None
         while True:
+            honour_cancellation()
             now = self._clock()
             if ping_sent_at is None:
                 wait = self._last_heard + timing.ping_interval - now
@@ -224,6 +227,15 @@ class InvalidationChannel:
             keys = message[2]
             self._listener.keys_changed(None if keys is None else [decoded(k) for k in keys])
         return False
+
+
+def honour_cancellation() -> None:
+    """Stop if this task was asked to. On Python 3.11, asyncio.wait_for (which redis-py
+    sends through when a socket timeout is set) can swallow a cancellation that arrives
+    as the send completes: the task stays marked as cancelling, and would run on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def decoded(key: bytes) -> str:

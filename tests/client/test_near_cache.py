@@ -313,3 +313,28 @@ async def test_a_flush_of_redis_empties_the_copy(
         await admin.flushdb()
         await eventually(lambda: len(near.cache) == 0, 5, "the copy emptied")
         assert not await near.is_revoked(*token.args())
+
+
+async def test_closing_ends_the_channel_whenever_it_comes(servers: Servers) -> None:
+    """Closed at every moment of its start (connecting, turning tracking on, reading):
+    the channel ends every time, its connection closed. A close that arrives as a send
+    completes is one that Python 3.11's wait_for, used by redis-py, swallows."""
+    channel_ids: set[int] = set()
+    async with (
+        Redis.from_url(servers.redis_url) as reader,
+        Redis.from_url(servers.redis_url) as admin,
+    ):
+        for step in range(40):
+            cache = NearCachedDenylist(reader, "closing:", timing=QUICK).cache
+            await cache.start()
+            await asyncio.sleep(step * 0.0005)
+            if cache.channel_client_id is not None:
+                channel_ids.add(cache.channel_client_id)
+            await asyncio.wait_for(cache.close(), 5)
+            assert not cache.live
+        assert channel_ids  # some closes came after the channel was up
+
+        async def all_gone() -> bool:
+            return not channel_ids & {int(c["id"]) for c in await admin.client_list()}
+
+        await eventually(all_gone, 5, "the closed channels' connections gone")
