@@ -17,8 +17,10 @@ from auth_api.settings import Settings
 from infra.stack_lib.api import PrivateServer
 from quizauth_client.near_cache import NearCache
 from tests.conftest import running
+from tests.ops.support import scrape
 from tests.support.api import assert_problem, bearer, registered_token
 from tests.support.near_cache import commands_between, commands_run, cut_channel, until_live
+from tests.support.polling import eventually
 from tests.support.sessions import logged_in, me_status
 
 pytestmark = pytest.mark.integration
@@ -108,3 +110,28 @@ async def test_embedded_mode_has_no_near_cache(make_settings: SettingsFactory) -
         assert not isinstance(app.state.container.backends.revocations, RedisRevocationStore)
         _, token = await registered_token(api)
         assert await me_status(api, token) == 200
+
+
+async def test_metrics_show_where_revocation_checks_were_answered(
+    real_settings: SettingsFactory, private_redis: PrivateServer
+) -> None:
+    url = f"redis://127.0.0.1:{private_redis.port}/0"
+    app = create_app(real_settings(redis_url=url))
+    async with running(app) as api, Redis.from_url(url) as admin:
+        cache = near_cache_of(app)
+        assert cache is not None
+        await until_live(cache)
+        _, token = await registered_token(api)
+        before = await scrape(api)
+        for _ in range(3):
+            assert await me_status(api, token) == 200
+        await cut_channel(admin, cache)
+        await eventually(lambda: cache.channel_losses == 1, 5, "the loss noticed")
+        after = await scrape(api)
+    reads = "auth_revocation_near_cache_reads_total"
+    assert after.value(reads, source="redis_miss") - before.value(reads, source="redis_miss") == 1
+    assert after.value(reads, source="copy") - before.value(reads, source="copy") == 2
+    assert after.value("auth_revocation_near_cache_channel_losses_total") == 1
+    assert before.value("auth_revocation_near_cache_live") == 1
+    assert before.value("auth_revocation_near_cache_keys") == 0
+    assert after.value("auth_revocation_near_cache_keys") == 0  # emptied with the loss
