@@ -7,32 +7,19 @@ revocations in Redis on every request (RedisDenylist), or through its near cache
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
-from redis.asyncio import Redis
 
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
 from infra.stack_lib.api import free_port
-from quizauth_client import (
-    AuthenticatedUser,
-    Denylist,
-    JwksCache,
-    NearCachedDenylist,
-    RedisDenylist,
-    TokenVerifier,
-    require_user,
-)
 from tests.events.processes import process, service_environment, until_live
 from tests.support.api import bearer, registered_token
-from tests.support.near_cache import QUICK
-from tests.support.near_cache import until_live as until_channel_up
 from tests.support.polling import eventually
+from tests.support.quiz_app import quiz_client as shared_quiz_client
 from tests.support.sessions import logged_in
 
 pytestmark = pytest.mark.integration
@@ -56,42 +43,18 @@ async def auth_service(
         yield base
 
 
-def quiz_app(verifier: TokenVerifier) -> FastAPI:
-    app = FastAPI()
-    user_dependency = require_user(verifier)
-
-    @app.get("/quiz/next")
-    async def next_question(
-        user: Annotated[AuthenticatedUser, Depends(user_dependency)],
-    ) -> dict[str, str]:
-        return {"player": user.user_id, "question": "What is 6 x 7?"}
-
-    return app
-
-
-@asynccontextmanager
-async def quiz_client(
+def quiz_client(
     base: str, settings: Settings, near_cache: bool = False
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     assert settings.redis_url is not None
-    async with Redis.from_url(settings.redis_url) as redis, httpx.AsyncClient() as http:
-        jwks = JwksCache(f"{base}/.well-known/jwks.json", http, refetch_cooldown=0.0)
-        denylist: Denylist
-        if near_cache:
-            near = NearCachedDenylist(redis, settings.redis_prefix, timing=QUICK)
-            await near.__aenter__()
-            await until_channel_up(near.cache)
-            denylist = near
-        else:
-            denylist = RedisDenylist(redis, settings.redis_prefix)
-        try:
-            verifier = TokenVerifier(jwks, denylist, settings.jwt_issuer, settings.jwt_audience)
-            transport = httpx.ASGITransport(app=quiz_app(verifier))
-            async with httpx.AsyncClient(transport=transport, base_url="http://quiz") as client:
-                yield client
-        finally:
-            if isinstance(denylist, NearCachedDenylist):
-                await denylist.__aexit__(None, None, None)
+    return shared_quiz_client(
+        f"{base}/.well-known/jwks.json",
+        settings.redis_url,
+        settings.redis_prefix,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        near_cache,
+    )
 
 
 async def test_quiz_app_accepts_live_tokens_and_rejects_revoked_ones_at_once(
