@@ -11,6 +11,7 @@ checking a token seen before costs no round trip. Writes always go to Redis.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -123,13 +124,18 @@ def glob_escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
+# RedisClusterException (CROSSSLOT refused client-side, a slot no node covers) is not a
+# RedisError: without it a cluster failure would be a 500.
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
+# Tokens whose denylist keys the revocation store keeps named (six keys, about 0.5 KB).
+KEYS_REMEMBERED = 10_000
+
+
 @asynccontextmanager
 async def redis_errors() -> AsyncIterator[None]:
     try:
         yield
-    except (RedisError, RedisClusterException, OSError) as exc:
-        # RedisClusterException (CROSSSLOT refused client-side, a slot no node covers)
-        # is not a RedisError: without it a cluster failure would be a 500.
+    except REDIS_FAILURES as exc:
         raise DependencyUnavailable("redis") from exc
 
 
@@ -156,6 +162,7 @@ class RedisRevocationStore:
         self._redis = redis
         self._layout = DenylistLayout(prefix)
         self._read_legacy_keys = read_legacy_keys
+        self._keys_of = functools.lru_cache(maxsize=KEYS_REMEMBERED)(self._build_keys)
         self.near_cache = (
             None
             if near_cache_keys is None
@@ -180,15 +187,23 @@ class RedisRevocationStore:
             await self._redis.set(key, b"1", ex=max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        keys = self._layout.keys_for(jti, user_id, session_id)
-        if self._read_legacy_keys:
-            keys += self._layout.legacy_keys_for(jti, user_id, session_id)
-        async with redis_errors():
+        # On every authenticated request: the keys of a token are named once, and the
+        # errors are caught here rather than by a context manager made for each call.
+        keys = self._keys_of(jti, user_id, session_id)
+        try:
             if self.near_cache is None:
                 values = await self._redis.mget(keys)
             else:
                 values = await self.near_cache.mget(keys)
+        except REDIS_FAILURES as exc:
+            raise DependencyUnavailable("redis") from exc
         return is_denied_by_any(values, issued_at)
+
+    def _build_keys(self, jti: str, user_id: str, session_id: str) -> tuple[str, ...]:
+        keys = self._layout.keys_for(jti, user_id, session_id)
+        if self._read_legacy_keys:
+            keys += self._layout.legacy_keys_for(jti, user_id, session_id)
+        return tuple(keys)
 
     async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         if not session_ids:
