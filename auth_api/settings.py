@@ -130,13 +130,14 @@ class Settings(BaseSettings):
         description="Keep this process's own copy of the denylist entries it read, kept "
         "coherent by Redis (CLIENT TRACKING, broadcast mode): checking a token seen before "
         "makes no Redis round trip. While Redis's invalidations cannot be received, every "
-        "check reads Redis. Connected mode only; false: one MGET per authenticated request",
+        "check reads Redis, as it does on a Redis Cluster (no tracking across nodes). "
+        "Connected mode only; false: one MGET per authenticated request",
     )
     revocation_near_cache_keys: int = Field(
         100_000,
         ge=1,
-        description="Most denylist keys that copy holds (three per token), least recently "
-        "used dropped first",
+        description="Most denylist keys that copy holds (six per token on one server, three "
+        "on a cluster), least recently used dropped first",
     )
 
     jwt_secret: SecretStr | None = Field(

@@ -1,14 +1,17 @@
 """The Redis user docker-compose.yml creates for quiz services, against the real Redis:
 its rules are read from the compose file itself, so what is tested is what ships. With
 it, quizauth_client's RedisDenylist sees every revocation, and so does its
-NearCachedDenylist, whose invalidation channel it may open; everything else is refused."""
+NearCachedDenylist, whose invalidation channel it may open; everything else is refused,
+but the names of keys outside its patterns reach it through tracking."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ from redis.exceptions import NoPermissionError
 
 from auth_api.security.redis_stores import RedisRevocationStore
 from quizauth_client import NearCachedDenylist, RedisDenylist
-from quizauth_client.tracking import INVALIDATION_CHANNEL
+from quizauth_client.tracking import INVALIDATION_CHANNEL, InvalidationChannel
 from quizauth_wire import DenylistLayout
 from tests.conftest import drop_test_data
 from tests.support.near_cache import QUICK, until_live
@@ -178,3 +181,42 @@ async def test_the_quiz_user_reads_no_other_key_and_runs_no_other_command(
         with pytest.raises(NoPermissionError):
             await quiz_redis.execute_command(*command)
     assert await admin.get(counter) == b"3"
+
+
+class Heard:
+    """A channel listener that keeps the key names it is told of."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.keys: list[str] = []
+
+    def channel_up(self) -> None:
+        self.up = True
+
+    def channel_down(self) -> None:
+        self.up = False
+
+    def keys_changed(self, keys: Sequence[str] | None) -> None:
+        self.keys += keys or []
+
+
+async def test_with_the_tracking_rights_the_quiz_user_hears_other_key_names(
+    admin: Redis, quiz_redis: Redis, isolation: dict[str, str]
+) -> None:
+    """What README's "A Redis user for quiz services" warns of, on this Redis (7.0): the
+    prefixes a connection tracks are not checked against its user's key patterns, so
+    the quiz user hears the name (never the value) of a rate-limit counter written."""
+    counter = f"{isolation['redis_prefix']}rl:login:ip:203.0.113.9"
+    heard = Heard()
+    channel = InvalidationChannel(quiz_redis, [f"{isolation['redis_prefix']}rl:"], heard, QUICK)
+    task = asyncio.create_task(channel.run())
+    try:
+        await eventually(lambda: heard.up, 10, "the channel up")
+        await admin.set(counter, "1")
+        await eventually(lambda: counter in heard.keys, 5, "the counter's name heard")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    with pytest.raises(NoPermissionError):
+        await quiz_redis.get(counter)
