@@ -23,10 +23,10 @@ cache then asks Redis instead of answering from its copy.
 Connection needs, beyond GET and MGET: CLIENT ID, CLIENT TRACKING, SUBSCRIBE on the
 channel `__redis__:invalidate`, and PING. A server that refuses tracking (an ACL without
 it, a proxy that does not support it) leaves the channel down: the cache then reads
-Redis on every check, and the channel asks again every `unavailable_retry`. A Redis
-Cluster client is refused here too: each node tracks only the keys of its own slots and
-reports them on its own connection, and one channel per node, followed through slot
-moves and failovers, is not offered; over a cluster every check reads Redis.
+Redis on every check, and the channel asks again every `unavailable_retry`. Over a Redis
+Cluster client the channel never comes up: each node tracks only the keys of its own
+slots and reports them on its own connection, and one channel per node, followed
+through slot moves and failovers, is not offered; every check reads Redis.
 """
 
 from __future__ import annotations
@@ -115,6 +115,12 @@ class InvalidationChannel:
         """Keep the channel up until cancelled, connecting again after each loss. The
         first failure after an up is a warning; the retries that follow are debug lines,
         so that a long Redis outage does not flood the log."""
+        if isinstance(self._redis, RedisCluster):
+            log.warning(
+                "near cache: a Redis Cluster tracks keys per node, which this channel does "
+                "not follow; every check reads Redis"
+            )
+            return
         delay, level = self._timing.retry_min, logging.WARNING
         while True:
             honour_cancellation()
@@ -161,7 +167,7 @@ class InvalidationChannel:
         """A connection of its own, with the client's address and credentials, outside
         its pool: RESP2 (pub/sub replies as plain arrays), raw bytes, and no health check
         of redis-py's, whose PING would read our messages."""
-        if isinstance(self._redis, RedisCluster):
+        if isinstance(self._redis, RedisCluster):  # run() stops before, for a cluster
             raise TrackingUnavailable("a Redis Cluster tracks keys per node")
         pool = self._redis.connection_pool
         kwargs: dict[str, Any] = {
