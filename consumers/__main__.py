@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 
 from consumers.kafka import KafkaTransport
 from consumers.processed import MongoProcessedEvents, prune_periodically
@@ -69,6 +70,8 @@ async def run_quiz_profiles(settings: ConsumerSettings, args: argparse.Namespace
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             poll_timeout_seconds=settings.consumer_poll_timeout_seconds,
+            # MongoDB unreachable: the profile and the processed ids wait for it.
+            unavailable=(ConnectionFailure,),
         )
         kafka = KafkaTransport(
             settings.kafka_bootstrap, settings.io_timeout_seconds, settings.topic_shape

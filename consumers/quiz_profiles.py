@@ -15,14 +15,17 @@ the second time:
 
 user.deleted erases the profile: it becomes a tombstone holding only the user id and
 the time, so that a registration, login or role change of that user delivered late
-(another topic, another order) cannot bring the profile back. user.email_changed
-updates the address of an existing profile.
+(another topic, another order) cannot bring the profile back.
+
+The address comes from user.registered and user.email_changed, and is kept with the
+time of the event that set it (`email_at`): an address older than the stored one is
+ignored, so a registration delivered after a change does not bring the old one back.
 
 It assumes no ordering between event types: they travel on different topics, so a login
 or a role change can arrive before the registration, and any of them creates the profile.
 Only single-document operators that behave the same on MongoDB and the stack's
 mongo-java-server are used ($set, $setOnInsert with upsert, $inc, $max, $push, $pop,
-$ne on an array, $exists, replace with upsert, $or of $exists and $lt).
+$ne on an array, $exists, replace with upsert, $or of $exists and $lt or $lte).
 """
 
 from __future__ import annotations
@@ -66,11 +69,11 @@ class QuizProfiles:
         await self._profiles.replace_one({"_id": user_id}, tombstone, upsert=True)
 
     async def on_email_changed(self, event: AuthEvent) -> None:
-        data = event.data
-        await self._profiles.update_one(
-            {"_id": data["user_id"], **LIVE},
-            {"$set": {"email": data["new_email"], "updated_at": datetime.now(UTC)}},
+        user_id = event.data["user_id"]
+        await self._upsert(
+            user_id, {"$setOnInsert": {**self._new_profile(), "updated_at": datetime.now(UTC)}}
         )
+        await self._set_email_unless_newer(user_id, event.data["new_email"], event.time)
 
     async def on_registered(self, event: AuthEvent) -> None:
         data = event.data
@@ -78,13 +81,21 @@ class QuizProfiles:
             data["user_id"],
             {
                 "$set": {
-                    "email": data["email"],
                     "display_name": data["display_name"],
                     "registered_at": parse_time(data["registered_at"]),
                     "updated_at": datetime.now(UTC),
                 },
                 "$setOnInsert": self._new_profile(),
             },
+        )
+        await self._set_email_unless_newer(data["user_id"], data["email"], event.time)
+
+    async def _set_email_unless_newer(self, user_id: str, email: str, at: datetime) -> None:
+        # On a tie (two events of one millisecond) the later handled wins, as before.
+        older = [{"email_at": {"$exists": False}}, {"email_at": {"$lte": at}}]
+        await self._profiles.update_one(
+            {"_id": user_id, **LIVE, "$or": older},
+            {"$set": {"email": email, "email_at": at, "updated_at": datetime.now(UTC)}},
         )
 
     async def on_logged_in(self, event: AuthEvent) -> None:

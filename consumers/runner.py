@@ -9,6 +9,10 @@
 - A handler failure is retried with exponential backoff; after `max_attempts` the
   message goes to `<topic>.dlq` with the error in its headers, and the partition moves
   on. A message that is not JSON or fails its schema goes there at once.
+- A failure of the kinds in `unavailable` (the handler's own store unreachable) says
+  nothing about the message: it is retried with the same backoff until it succeeds or
+  the runner stops, never dead-lettered. An outage must not turn an erasure
+  (`user.deleted`) into a letter someone has to replay by hand.
 - Messages of one partition (one user's events of one type) are handled in order;
   partitions are handled concurrently.
 - stop() (wired to SIGTERM/SIGINT by the CLI) finishes the message in progress,
@@ -44,6 +48,8 @@ from quizauth_wire import topic_for
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AuthEvent], Awaitable[None]]
+# Enough doublings to reach any sensible backoff cap; more would overflow the float.
+OUTAGE_BACKOFF_STEPS = 32
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class RunnerConfig:
     max_backoff_seconds: float = 30.0
     poll_timeout_seconds: float = 1.0
     max_batch: int = 200
+    # Exceptions meaning "a dependency is down", retried without limit (see above).
+    unavailable: tuple[type[Exception], ...] = ()
 
     def retry_delay(self, attempt: int) -> float:
         """The wait after failed attempt number `attempt` (from 1): doubled each time,
@@ -158,20 +166,28 @@ class ConsumerRunner:
     async def _handle_with_retries(self, event: AuthEvent, topic: str) -> str | None:
         """None once handled; the last error when every attempt failed."""
         group = self._config.group_id
-        for attempt in range(1, self._config.max_attempts + 1):
+        failures = outage = 0
+        while True:
             try:
                 outcome = await self._handle_once(event)
-            except Exception as exc:  # any failure: retried, then dead-lettered
+            except self._config.unavailable as exc:  # not the message's fault: no limit
+                outage += 1
+                log.warning(
+                    "event %s waits for its store: %s: %s", event.id, type(exc).__name__, exc
+                )
+                self.metrics.retries.labels(group, topic).inc()
+                await self._backoff(min(outage, OUTAGE_BACKOFF_STEPS))
+            except Exception as exc:  # any other failure: retried, then dead-lettered
+                failures += 1
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning("event %s attempt %d failed: %s", event.id, attempt, error)
-                if attempt == self._config.max_attempts:
+                log.warning("event %s attempt %d failed: %s", event.id, failures, error)
+                if failures >= self._config.max_attempts:
                     return error
                 self.metrics.retries.labels(group, topic).inc()
-                await self._backoff(attempt)
+                await self._backoff(failures)
             else:
                 self.metrics.processed.labels(group, topic, outcome).inc()
                 return None
-        return "no attempt made"  # unreachable: max_attempts >= 1
 
     async def _handle_once(self, event: AuthEvent) -> str:
         group = self._config.group_id

@@ -37,10 +37,12 @@ class ClosureFlows(LifecycleFlows):
         await self._deps.accounts.confirm_password(user, password, client_ip)
         cut_off = await self._revoke_every_token(user.id, RevocationReason.ACCOUNT_DELETED)
         now = self._clock.now()
+        ended: list[str] = []
 
         def decide(state: AccountState) -> AccountChange | None:
             if state.user.deleted_at is not None:
                 return None
+            ended[:] = [s.id for s in state.user.sessions.values() if s.revoked_at is None]
             # Only the id and the time: a consumer erasing the user needs nothing more.
             data = {"user_id": state.user.id, "deleted_at": now}
             event = PendingEvent.create(EventType.USER_DELETED, state.user.id, now, data)
@@ -54,6 +56,8 @@ class ClosureFlows(LifecycleFlows):
 
         if await self._change(user.id, decide) is None:
             raise NotAuthenticated
+        # As for a reset: a refresh signed after the cut-off's second dies with its session.
+        await self._deny_sessions(user.id, ended)
         audit.info("account deleted", extra={"audit": "account_deleted", "user_id": user.id})
 
     async def export(self, claims: AccessClaims, client_ip: str) -> dict[str, Any]:

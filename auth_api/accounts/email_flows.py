@@ -12,10 +12,11 @@ from auth_api.errors import (
     FieldProblem,
     InvalidInput,
     InvalidToken,
+    NotAuthenticated,
 )
 from auth_api.model.events import EventType
 from auth_api.model.mail import MailKind, PendingMail
-from auth_api.model.one_time_tokens import PresentedToken, TokenPurpose
+from auth_api.model.one_time_tokens import PresentedToken, StoredToken, TokenPurpose
 from auth_api.store.account_ports import AccountChange, AccountState
 from auth_api.tokens.claims import AccessClaims
 
@@ -26,7 +27,7 @@ CHANGE = TokenPurpose.CHANGE_EMAIL
 class EmailFlows(LifecycleFlows):
     async def verify(self, raw_token: str, client_ip: str) -> None:
         token = parse_token(raw_token)
-        await self._throttle("verify", token.user_id, client_ip)
+        await self._throttle_address("verify", client_ip)
         now = self._clock.now()
 
         def decide(state: AccountState) -> AccountChange | None:
@@ -42,6 +43,7 @@ class EmailFlows(LifecycleFlows):
             return AccountChange(fields=fields, tokens={VERIFY: None}, events=[event])
 
         if await self._change(token.user_id, decide) is None:
+            await self._count_bad_link("verify", token.user_id)
             raise InvalidToken
 
     async def resend(self, claims: AccessClaims, client_ip: str) -> None:
@@ -59,6 +61,7 @@ class EmailFlows(LifecycleFlows):
             return AccountChange(tokens={VERIFY: minted.stored}, mails=[mail])
 
         if await self._change(user.id, decide) is None:
+            await self._current(user.id)  # NotAuthenticated if it was disabled or deleted
             raise EmailAlreadyVerified
 
     async def request_change(
@@ -82,11 +85,12 @@ class EmailFlows(LifecycleFlows):
         def decide(state: AccountState) -> AccountChange | None:
             return AccountChange(tokens={CHANGE: minted.stored}, mails=mails)
 
-        await self._change(user.id, decide)
+        if await self._change(user.id, decide) is None:
+            raise NotAuthenticated  # disabled or deleted since the token was checked
 
     async def confirm_change(self, raw_token: str, client_ip: str) -> None:
         token = parse_token(raw_token)
-        await self._throttle("email-confirm", token.user_id, client_ip)
+        await self._throttle_address("email-confirm", client_ip)
         now = self._clock.now()
         pending = await self._pending_change(token, now)
         if await self._deps.users.find_by_email(pending) is not None:
@@ -110,10 +114,17 @@ class EmailFlows(LifecycleFlows):
                 "email_verified_at": now,
                 "updated_at": now,
             }
-            return AccountChange(fields=fields, tokens={CHANGE: None, VERIFY: None}, events=[event])
+            # A reset link went to the old address, which no longer names the account.
+            cleared: dict[str, StoredToken | None] = {
+                CHANGE: None,
+                VERIFY: None,
+                TokenPurpose.RESET_PASSWORD: None,
+            }
+            return AccountChange(fields=fields, tokens=cleared, events=[event])
 
         # A taken address raises EmailAlreadyRegistered here too: the unique index decides.
         if await self._change(token.user_id, decide) is None:
+            await self._count_bad_link("email-confirm", token.user_id)
             raise InvalidToken
 
     async def _pending_change(self, token: PresentedToken, now: datetime) -> str:
@@ -121,6 +132,7 @@ class EmailFlows(LifecycleFlows):
         record = await self._deps.store.account(token.user_id)
         stored = record.tokens.get(CHANGE) if record else None
         if stored is None or not stored.matches(token.hash, now) or not stored.new_email_normalized:
+            await self._count_bad_link("email-confirm", token.user_id)
             raise InvalidToken
         return stored.new_email_normalized
 
@@ -129,8 +141,7 @@ def _spendable(
     state: AccountState, purpose: TokenPurpose, token: PresentedToken, now: datetime
 ) -> bool:
     stored = state.tokens.get(purpose)
-    usable = state.user.is_active and state.user.deleted_at is None
-    return usable and stored is not None and stored.matches(token.hash, now)
+    return stored is not None and stored.matches(token.hash, now)
 
 
 def _normalized(email: str) -> str:

@@ -7,6 +7,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
+from auth_api.model.text import fold
+
 # UTS #39's "highly restrictive" profile: a label uses letters of one script, or Latin
 # with the scripts that Chinese, Japanese and Korean text mixes with it.
 MIXABLE_SCRIPTS = (
@@ -18,13 +20,6 @@ MIXABLE_SCRIPTS = (
 NAME_WORD_SCRIPTS = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "KATAKANA-HIRAGANA": "KATAKANA"}
 # Modifier letters (U+02B0 to U+02FF and others) are used across scripts.
 SCRIPTLESS_NAME_WORDS = frozenset({"MODIFIER"})
-
-
-def fold(text: str) -> str:
-    """NFKC, then case folding, then NFKC again (folding can undo normalisation): a
-    fullwidth `a` (U+FF41), the ligature `fi` (U+FB01) and the letters they look like
-    become one form."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def validated(email: str) -> ValidatedEmail:

@@ -4,7 +4,6 @@ sessions). Framework-free, like every service."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,13 +68,34 @@ class LifecycleFlows:
         """The address first, then the account: `account` is a user id or an email's
         hash, never an address in clear. `mail`: the action sends a mail, and the
         account's tighter mail budget applies."""
-        limits = self._deps.limits
-        window = limits.window_seconds
-        per_account = limits.mail if mail else limits.account
+        per_account = self._deps.limits.mail if mail else self._deps.limits.account
         rules = [
-            LimitRule(f"{action}:ip:{limit_subject(client_ip)}", limits.ip, window),
-            LimitRule(f"{action}:account:{account}", per_account, window),
+            self._address_rule(action, client_ip),
+            self._account_rule(action, account, per_account),
         ]
+        await self._enforce(action, rules)
+
+    async def _throttle_address(self, action: str, client_ip: str) -> None:
+        """For a link: only the address is counted up front. The account a link names is
+        counted when the link fails (`_count_bad_link`), so that links made up to name a
+        victim cannot use up the victim's budget and lock their real link out."""
+        await self._enforce(action, [self._address_rule(action, client_ip)])
+
+    async def _count_bad_link(self, action: str, user_id: str) -> None:
+        """RateLimited once the account has seen too many bad links in the window."""
+        rule = self._account_rule(action, user_id, self._deps.limits.account)
+        await self._enforce(action, [rule])
+
+    def _address_rule(self, action: str, client_ip: str) -> LimitRule:
+        limits = self._deps.limits
+        key = f"{action}:ip:{limit_subject(client_ip)}"
+        return LimitRule(key, limits.ip, limits.window_seconds)
+
+    def _account_rule(self, action: str, account: str, limit: int) -> LimitRule:
+        key = f"{action}:account:{account}"
+        return LimitRule(key, limit, self._deps.limits.window_seconds)
+
+    async def _enforce(self, action: str, rules: list[LimitRule]) -> None:
         decision = await self._deps.limiter.hit(rules)
         if not decision.allowed:
             audit.info("throttled", extra={"audit": "rate_limited", "rule": action})
@@ -90,9 +110,18 @@ class LifecycleFlows:
     async def _change(
         self, user_id: str, decide: Callable[[AccountState], AccountChange | None]
     ) -> AccountChange | None:
-        change = await self._deps.store.change_account(user_id, decide)
+        """`decide`'s change, written in one guarded write; None when it declined or the
+        account is no longer live. Every flow asks that of the state it writes over, not
+        only of an earlier read: a disable or a deletion may land in between."""
+
+        def only_if_live(state: AccountState) -> AccountChange | None:
+            if not state.user.is_active or state.user.deleted_at is not None:
+                return None
+            return decide(state)
+
+        change = await self._deps.store.change_account(user_id, only_if_live)
         if change is not None:
-            self._deps.profiles.forget(user_id)
+            self._deps.profiles.discard(user_id)
             if change.events:
                 self._deps.on_event_recorded(user_id)
             if change.mails:
@@ -131,11 +160,6 @@ def parse_token(raw: str) -> PresentedToken:
     if token is None:
         raise InvalidToken
     return token
-
-
-def email_key_hash(email_key: str) -> str:
-    # Hashed so that Redis holds no addresses, as for the login limits.
-    return hashlib.sha256(email_key.encode()).hexdigest()[:32]
 
 
 def ended_sessions(

@@ -30,9 +30,6 @@ class ProfileCache:
             return None
         return user
 
-    def forget(self, user_id: str) -> None:
-        self._entries.pop(user_id, None)
-
     def put(self, user: User) -> None:
         if self._ttl <= 0:
             return

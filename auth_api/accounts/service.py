@@ -202,8 +202,13 @@ class AccountService:
             opened.session,
             opened.stale_session_ids,
             opened.events,
+            checked_hash=user.password_hash,
         )
-        await self._users.record_login(record)
+        if not await self._users.record_login(record):
+            # The password was reset or changed, or the account disabled or deleted,
+            # since it was checked: what the check said no longer holds.
+            audit.info("login lost a race", extra={"audit": "login_failure", "user_id": user.id})
+            raise InvalidCredentials
         self._on_event_recorded(user.id)
         audit.info("login", extra={"audit": "login_success", "user_id": user.id})
         return self._sessions.token_pair(user, opened.session, opened.refresh_token, read_at)

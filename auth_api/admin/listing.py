@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import unicodedata
 from dataclasses import dataclass
 
 from auth_api.errors import FieldProblem, InvalidInput, UnknownRoles
 from auth_api.model.roles import RoleCatalog
+from auth_api.model.text import fold
 from auth_api.store.admin_ports import UserQuery
 
 DEFAULT_LIMIT = 50
@@ -44,12 +44,6 @@ def decode_cursor(cursor: str) -> str:
     return key
 
 
-def folded(text: str) -> str:
-    """The form stored emails are keyed by (accounts/emails.py, `fold`), so that a prefix
-    typed in any case or width finds them."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-
-
 def to_query(request: ListRequest, catalog: RoleCatalog) -> UserQuery:
     """One more than the page, to learn whether another page follows."""
     if not 1 <= request.limit <= MAX_LIMIT:
@@ -57,7 +51,9 @@ def to_query(request: ListRequest, catalog: RoleCatalog) -> UserQuery:
     if request.role is not None and (unknown := catalog.unknown([request.role])):
         raise UnknownRoles(unknown, field="role")
     return UserQuery(
-        email_prefix=folded(request.email_prefix.strip()),
+        email_prefix=fold(  # as stored emails are keyed, so any case or width finds them
+            request.email_prefix.strip()
+        ),
         role=request.role,
         disabled=request.disabled,
         after=decode_cursor(request.cursor) if request.cursor else None,

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from auth_api.model.session import hash_secret
+
 NONCE_BYTES = 16  # 128 random bits
 MAX_TOKEN_LENGTH = 200
 
@@ -86,11 +88,6 @@ class PresentedToken:
         if not dot or not user_id or not secret or len(raw) > MAX_TOKEN_LENGTH:
             return None
         return cls(user_id, secret)
-
-
-def hash_secret(secret: str) -> str:
-    # A plain digest suffices: the secret has 256 bits, nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class OneTimeTokens:

@@ -110,6 +110,11 @@ class PasswordHasher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _verify_sync(self, password: str, stored_hash: str) -> VerifyResult:
+        if self._context.identify(stored_hash, required=False) is None:
+            # No scheme of ours made this (an emptied or damaged hash): it matches no
+            # password, and it costs what a real verification costs.
+            self._context.verify(password, self._dummy_hash)
+            return VerifyResult(valid=False)
         if self._is_bcrypt(stored_hash) and len(password.encode()) > BCRYPT_MAX_BYTES:
             # The stored hash only ever saw 72 bytes; a longer password cannot be the original.
             self._context.verify(password[:8], self._dummy_hash)

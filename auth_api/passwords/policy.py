@@ -7,6 +7,8 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
+from auth_api.model.text import fold
+
 MIN_LENGTH = 8
 # NIST asks to accept at least 64; the cap only bounds hashing work per request.
 MAX_LENGTH = 128
@@ -24,12 +26,6 @@ def common_passwords() -> frozenset[str]:
 def code_points(password: str) -> int:
     """Length as a person counts it: NFC-normalised code points, not bytes."""
     return len(unicodedata.normalize("NFC", password))
-
-
-def fold(text: str) -> str:
-    """Compatibility forms (fullwidth letters, ligatures) as the letters they look like,
-    and case folded: a fullwidth PASSWORD is as common as `password`."""
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def password_problems(password: str, email: str) -> list[str]:

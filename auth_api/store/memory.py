@@ -70,7 +70,9 @@ class MemoryUserStore(MemoryAccounts):
     async def find_by_email(self, email_normalized: str) -> User | None:
         user_id = self._by_email.get(email_normalized)
         user = self._users.get(user_id) if user_id else None
-        return copy.deepcopy(user) if user else None
+        if user is None or user.deleted_at is not None:  # as the Mongo adapter
+            return None
+        return copy.deepcopy(user)
 
     async def find_by_id(self, user_id: str) -> User | None:
         user = self._users.get(user_id)
@@ -80,10 +82,12 @@ class MemoryUserStore(MemoryAccounts):
         found.sessions = {}  # as the Mongo adapter: /auth/me does not load sessions
         return found
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         user = self._users.get(login.user_id)
-        if user is None:
-            return
+        if user is None or user.password_hash != login.checked_hash:
+            return False
+        if not user.is_active or user.deleted_at is not None:
+            return False
         user.last_login_at = user.updated_at = login.at
         if login.new_hash is not None:
             user.password_hash = login.new_hash
@@ -92,6 +96,7 @@ class MemoryUserStore(MemoryAccounts):
         user.sessions[login.session.id] = login.session
         self._versions[login.user_id] += 1
         self._outbox.record(login.user_id, login.events)
+        return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
         user = self._users.get(user_id)

@@ -91,7 +91,7 @@ class MemoryAccounts:
         self, email_normalized: str, purpose: TokenPurpose, token: StoredToken, mail: PendingMail
     ) -> str | None:
         user_id = self._by_email.get(email_normalized)
-        if user_id is None:
+        if user_id is None or not self._users[user_id].is_active:
             return None
         self._tokens.setdefault(user_id, {})[str(purpose)] = token
         self._mails.setdefault(user_id, []).append(mail)

@@ -45,6 +45,9 @@ from auth_api.store.ports import (
 Document = dict[str, Any]
 # Index creation at start may wait this long, whatever AUTH_IO_TIMEOUT_SECONDS says.
 SETUP_TIMEOUT_SECONDS = 30.0
+# What a User is not made of: the undelivered events and mails, and the lifecycle's
+# tokens. Left on the server, so a login or a profile read carries no more than it uses.
+NOT_OF_THE_USER: Document = {"outbox": 0, "mail_outbox": 0, "tokens": 0}
 # Given the stored document, the update to make, or None to make none.
 Decision = Callable[[Document], Document | None]
 
@@ -142,12 +145,15 @@ class MongoUserStore(MongoAccounts):
         await self._outbox.recorded(user.id, [event])
 
     async def find_by_email(self, email_normalized: str) -> User | None:
-        return await self._find_one({"email_normalized": email_normalized}, {"outbox": 0})
+        # A deleted account's tombstone keeps a placeholder address that no one may log
+        # in with or be found by.
+        live = {"email_normalized": email_normalized, "deleted_at": None}
+        return await self._find_one(live, NOT_OF_THE_USER)
 
     async def find_by_id(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id}, {"outbox": 0, "sessions": 0})
+        return await self._find_one({"_id": user_id}, {**NOT_OF_THE_USER, "sessions": 0})
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         session = login.session
         changes: Document = {
             "last_login_at": login.at,
@@ -163,13 +169,21 @@ class MongoUserStore(MongoAccounts):
         }
         if login.stale_session_ids:
             update["$unset"] = {f"sessions.{sid}": "" for sid in login.stale_session_ids}
+        still_checked = {
+            "_id": login.user_id,
+            "password_hash": login.checked_hash,
+            "is_active": {"$ne": False},
+            "deleted_at": None,
+        }
         async with mongo_errors():
-            result = await self._users.update_one({"_id": login.user_id}, update)
-        if result.matched_count == 1:
-            await self._outbox.recorded(login.user_id, login.events)
+            result = await self._users.update_one(still_checked, update)
+        if result.matched_count != 1:
+            return False
+        await self._outbox.recorded(login.user_id, login.events)
+        return True
 
     async def find_with_sessions(self, user_id: str) -> User | None:
-        return await self._find_one({"_id": user_id}, {"outbox": 0, "mail_outbox": 0, "tokens": 0})
+        return await self._find_one({"_id": user_id}, NOT_OF_THE_USER)
 
     async def sessions_of(self, user_id: str) -> dict[str, Session] | None:
         async with mongo_errors():
@@ -177,17 +191,17 @@ class MongoUserStore(MongoAccounts):
         return sessions_from_document(doc) if doc else None
 
     async def replace_session(self, user_id: str, expected_hash: str, session: Session) -> bool:
+        # The condition is the filter itself: one round trip, and atomic on the document.
         path = f"sessions.{session.id}"
-
-        def decide(doc: Document) -> Document | None:
-            stored = (doc.get("sessions") or {}).get(session.id)
-            if stored is None or stored.get("refresh_hash") != expected_hash:
-                return None
-            if stored.get("revoked_at") is not None:
-                return None
-            return {"$set": {path: session_to_document(session)}}
-
-        return await self._guarded(user_id, {path: 1}, decide)
+        still_current = {
+            "_id": user_id,
+            f"{path}.refresh_hash": expected_hash,
+            f"{path}.revoked_at": None,
+        }
+        update = {"$set": {path: session_to_document(session)}, "$inc": {"v": 1}}
+        async with mongo_errors():
+            result = await self._users.update_one(still_current, update)
+        return result.matched_count == 1
 
     async def end_sessions(
         self,

@@ -149,7 +149,8 @@ class MongoAccounts:
         }
         async with mongo_errors():
             doc = await self._users.find_one_and_update(
-                {"email_normalized": email_normalized},
+                # No link for a disabled account: it could not be used.
+                {"email_normalized": email_normalized, "is_active": {"$ne": False}},
                 update,
                 projection={"_id": 1},
                 return_document=ReturnDocument.AFTER,

@@ -4,7 +4,7 @@ both implement it, and one contract test suite runs against each."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,6 +30,11 @@ class LoginRecord:
     stale_session_ids: list[str] = field(default_factory=list)
     # Recorded after `event`: the `session.revoked` of sessions the login evicted.
     more_events: list[PendingEvent] = field(default_factory=list)
+    _: KW_ONLY
+    # The stored hash the password was checked against. The write holds only while it is
+    # still stored and the account still live: a reset, a change, a disable or a deletion
+    # that came between the check and the write wins, and the login opens nothing.
+    checked_hash: str
 
     @property
     def events(self) -> list[PendingEvent]:
@@ -75,13 +80,15 @@ class UserStore(Protocol):
         """Insert user and its first event (and the verification token and mail)
         atomically; EmailAlreadyRegistered on a duplicate."""
 
-    async def find_by_email(self, email_normalized: str) -> User | None: ...
+    async def find_by_email(self, email_normalized: str) -> User | None:
+        """The live or disabled account with this address; never a deleted one's tombstone."""
 
     async def find_by_id(self, user_id: str) -> User | None: ...
 
-    async def record_login(self, login: LoginRecord) -> None:
+    async def record_login(self, login: LoginRecord) -> bool:
         """Set the login time (and an upgraded hash), open the session, drop stale ones,
-        and record the events, in one write."""
+        and record the events, in one write; False, and nothing written, when the account
+        no longer has `checked_hash` or is no longer live."""
 
 
 class SessionStore(Protocol):

@@ -283,3 +283,30 @@ async def test_a_message_that_cannot_be_dead_lettered_stops_the_runner_uncommitt
     assert failure.group_contains(ConnectionError)
     assert committed(broker) == 0
     assert gated.stopped
+
+
+class StoreDown(Exception):
+    """The handler's store cannot be reached: the kind the runner is told to wait out."""
+
+
+async def test_an_unreachable_store_is_waited_out_however_long_and_never_dead_lettered() -> None:
+    """Twice as many failures as the attempts allowed, all of the `unavailable` kind: the
+    message is handled once the store answers, not sent to the dead-letter topic."""
+    broker, attempts = MemoryBroker(), []
+
+    async def store_down_for_a_while(event: AuthEvent) -> None:
+        attempts.append(event.id)
+        if len(attempts) <= 6:
+            raise StoreDown("server selection timed out")
+
+    broker.publish(TOPIC, b"k", encoded(registration()))
+    runner = memory_runner(
+        broker, {TOPIC: store_down_for_a_while}, max_attempts=3, unavailable=(StoreDown,)
+    )
+    async with running(runner):
+        await until(all_committed(broker), "the message to be committed")
+
+    assert len(attempts) == 7
+    assert broker.records(dlq_topic(TOPIC)) == []
+    assert metric(runner, PROCESSED, topic=TOPIC, outcome="handled") == 1
+    assert metric(runner, RETRIES, topic=TOPIC) == 6

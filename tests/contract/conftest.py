@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -30,6 +31,20 @@ from tests.support.near_cache import until_live
 from tests.support.servers import Servers
 
 
+@asynccontextmanager
+async def real_mongo(
+    request: pytest.FixtureRequest, isolation: dict[str, str]
+) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    """A client of the shared MongoDB; this test's database is dropped after it."""
+    servers: Servers = request.getfixturevalue("servers")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    try:
+        yield client
+    finally:
+        await client.close()
+        await drop_test_data(servers, isolation)
+
+
 @pytest.fixture(params=["memory", "mongo"])
 async def user_store(
     request: pytest.FixtureRequest, isolation: dict[str, str]
@@ -37,13 +52,10 @@ async def user_store(
     if request.param == "memory":
         yield MemoryUserStore()
         return
-    servers: Servers = request.getfixturevalue("servers")
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
-    store = MongoUserStore(client, isolation["mongo_db"])
-    await store.setup()
-    yield store
-    await client.close()
-    await drop_test_data(servers, isolation)
+    async with real_mongo(request, isolation) as client:
+        store = MongoUserStore(client, isolation["mongo_db"])
+        await store.setup()
+        yield store
 
 
 @pytest.fixture(params=["memory", "mongo"])
@@ -53,13 +65,10 @@ async def twin(request: pytest.FixtureRequest, isolation: dict[str, str]) -> Asy
         store = MemoryUserStore()
         yield Twin(store, MemoryMarkers(store))
         return
-    servers: Servers = request.getfixturevalue("servers")
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
-    mongo = MongoUserStore(client, isolation["mongo_db"])
-    await mongo.setup()
-    yield Twin(mongo, MongoMarkers(client[isolation["mongo_db"]][MARKERS]))
-    await client.close()
-    await drop_test_data(servers, isolation)
+    async with real_mongo(request, isolation) as client:
+        mongo = MongoUserStore(client, isolation["mongo_db"])
+        await mongo.setup()
+        yield Twin(mongo, MongoMarkers(client[isolation["mongo_db"]][MARKERS]))
 
 
 @pytest.fixture(params=["memory", "mongo"])
@@ -69,13 +78,10 @@ async def interfering_store(
     if request.param == "memory":
         yield InterferingMemoryStore()
         return
-    servers: Servers = request.getfixturevalue("servers")
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongo_url, tz_aware=True)
-    store = InterferingMongoStore(client, isolation["mongo_db"])
-    await store.setup()
-    yield store
-    await client.close()
-    await drop_test_data(servers, isolation)
+    async with real_mongo(request, isolation) as client:
+        store = InterferingMongoStore(client, isolation["mongo_db"])
+        await store.setup()
+        yield store
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from auth_api.model.user import User
 from auth_api.store.account_ports import AccountChange, AccountState, Welcome
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
-from tests.contract.test_user_store import event, make_user
+from auth_api.store.ports import LoginRecord
+from tests.contract.test_user_store import event, make_session, make_user
 
 Store = MemoryUserStore | MongoUserStore
 VERIFY = TokenPurpose.VERIFY_EMAIL
@@ -146,3 +147,62 @@ async def test_issuing_by_address_touches_only_that_account(user_store: Store) -
     assert record.tokens[reset].hash == "r"
     assert len(record.mails) == 2
     assert await user_store.mail_backlog() == 2
+
+
+def checked_login(user: User) -> LoginRecord:
+    session = make_session()
+    logged_in = event(user, EventType.USER_LOGGED_IN)
+    return LoginRecord(
+        user.id, session.created_at, logged_in, None, session, checked_hash=user.password_hash
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"password_hash": "$argon2id$after-a-reset"},
+        {"is_active": False},
+        {"deleted_at": utc_now(), "is_active": False, "password_hash": ""},
+    ],
+    ids=["password-replaced", "disabled", "deleted"],
+)
+async def test_a_login_checked_before_a_change_writes_nothing_after_it(
+    user_store: Store, change: dict[str, object]
+) -> None:
+    """A reset, a disable or a deletion between a login's password check and its write
+    wins: the login opens no session, records no event, and leaves the new state alone."""
+    user = await created(user_store)
+    login = checked_login(user)  # the password was checked against this hash ...
+    await user_store.change_account(user.id, lambda _: AccountChange(fields=change))  # ... then
+    before = await user_store.account(user.id)
+    assert not await user_store.record_login(login)
+    after = await user_store.account(user.id)
+    assert before is not None
+    assert after is not None
+    assert (after.user, after.events) == (before.user, before.events)
+    assert await user_store.sessions_of(user.id) == {}
+
+
+async def test_a_login_on_an_unchanged_account_is_written(user_store: Store) -> None:
+    user = await created(user_store)
+    login = checked_login(user)
+    assert await user_store.record_login(login)
+    assert list((await user_store.sessions_of(user.id) or {}).keys()) == [login.session.id]
+
+
+async def test_no_link_is_issued_to_a_disabled_account(user_store: Store) -> None:
+    user = await created(user_store)
+    await user_store.change_account(user.id, lambda _: AccountChange(fields={"is_active": False}))
+    before = await user_store.account(user.id)
+    issued = await user_store.issue_by_email(
+        user.email_normalized, TokenPurpose.RESET_PASSWORD, token("reset"), mail()
+    )
+    assert issued is None
+    assert await user_store.account(user.id) == before
+
+
+async def test_a_tombstone_is_not_found_by_its_placeholder_address(user_store: Store) -> None:
+    user = await created(user_store)
+    tombstone = {"email_normalized": f"deleted:{user.id}", "deleted_at": utc_now()}
+    await user_store.change_account(user.id, lambda _: AccountChange(fields=tombstone))
+    assert await user_store.find_by_email(f"deleted:{user.id}") is None

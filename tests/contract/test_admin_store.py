@@ -171,7 +171,14 @@ async def test_disable_ends_sessions_records_its_events_and_happens_once(stores:
     user = await add_user(stores, "ada@example.com")
     session = make_session()
     await stores.users.record_login(
-        LoginRecord(user.id, utc_now(), an_event(user.id, EventType.USER_LOGGED_IN), None, session)
+        LoginRecord(
+            user.id,
+            utc_now(),
+            an_event(user.id, EventType.USER_LOGGED_IN),
+            None,
+            session,
+            checked_hash=user.password_hash,
+        )
     )
     now = utc_now()
     ended = session.revoked(now, "account_disabled")

@@ -1,6 +1,7 @@
-"""Guarded writes (a refresh's compare-and-set, ending an active session) decide on
-what they read and write only if nothing was written in between; otherwise they read
-and decide again, a bounded number of times."""
+"""Guarded writes (ending an active session) decide on what they read and write only if
+nothing was written in between; otherwise they read and decide again, a bounded number
+of times. A refresh's compare-and-set is narrower: one conditional write on the session
+itself (test_user_store.py), which other writes to the user do not disturb."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pymongo import AsyncMongoClient
 from auth_api.errors import WriteContention
 from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType
+from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.ports import GUARDED_WRITE_ATTEMPTS
 from tests.conftest import drop_test_data
@@ -26,13 +28,14 @@ from tests.contract.twins import InterferingMemoryStore, InterferingMongoStore
 from tests.support.servers import Servers
 
 Store = InterferingMemoryStore | InterferingMongoStore
+UserStore = MemoryUserStore | MongoUserStore
 
 
 async def test_an_unrelated_write_in_between_is_retried_past(interfering_store: Store) -> None:
     store = interfering_store
     user = make_user()
     await store.create(user, event(user))
-    session = make_session(refresh_hash="h0")
+    session = make_session()
     await store.record_login(login_record(user, session))
     other = make_session()
 
@@ -40,29 +43,11 @@ async def test_an_unrelated_write_in_between_is_retried_past(interfering_store: 
         await store.record_login(login_record(user, other))
 
     store.interference, store.times = another_login, 1
-    assert await store.replace_session(user.id, "h0", session.rotated("h1", utc_now(), ""))
+    ended = session.revoked(utc_now(), "logout")
+    assert await store.end_sessions(user.id, [ended], event(user), only_if_active=True)
     stored = await store.sessions_of(user.id) or {}
-    assert stored[session.id].refresh_hash == "h1"
+    assert stored[session.id].revoked_reason == "logout"
     assert other.id in stored  # the write in between is kept too
-
-
-async def test_a_rotation_in_between_makes_the_compare_and_set_fail(
-    interfering_store: Store,
-) -> None:
-    store = interfering_store
-    user = make_user()
-    await store.create(user, event(user))
-    session = make_session(refresh_hash="h0")
-    await store.record_login(login_record(user, session))
-    winner = session.rotated("winner", utc_now(), "")
-
-    async def concurrent_refresh() -> None:
-        store.times = 0  # the winner's own write runs undisturbed
-        assert await store.replace_session(user.id, "h0", winner)
-
-    store.interference, store.times = concurrent_refresh, 1
-    assert not await store.replace_session(user.id, "h0", session.rotated("loser", utc_now(), ""))
-    assert (await store.sessions_of(user.id) or {})[session.id].refresh_hash == "winner"
 
 
 async def test_writes_in_between_every_time_end_in_write_contention(
@@ -71,7 +56,7 @@ async def test_writes_in_between_every_time_end_in_write_contention(
     store = interfering_store
     user = make_user()
     await store.create(user, event(user))
-    session = make_session(refresh_hash="h0")
+    session = make_session()
     await store.record_login(login_record(user, session))
     writes = 0
 
@@ -81,10 +66,22 @@ async def test_writes_in_between_every_time_end_in_write_contention(
         await record_event(store, user.id, event(user, EventType.USER_LOGGED_IN))
 
     store.interference, store.times = unrelated_event, GUARDED_WRITE_ATTEMPTS
+    ended = session.revoked(utc_now(), "logout")
     with pytest.raises(WriteContention):
-        await store.replace_session(user.id, "h0", session.rotated("h1", utc_now(), ""))
+        await store.end_sessions(user.id, [ended], event(user), only_if_active=True)
     assert writes == GUARDED_WRITE_ATTEMPTS
-    assert (await store.sessions_of(user.id) or {})[session.id].refresh_hash == "h0"
+    assert (await store.sessions_of(user.id) or {})[session.id].revoked_at is None
+
+
+async def test_a_revoked_session_is_not_replaced(user_store: UserStore) -> None:
+    user = make_user()
+    await user_store.create(user, event(user))
+    session = make_session(refresh_hash="h0")
+    await user_store.record_login(login_record(user, session))
+    ended = session.revoked(utc_now(), "logout")
+    assert await user_store.end_sessions(user.id, [ended], event(user), only_if_active=True)
+    assert not await user_store.replace_session(user.id, "h0", session.rotated("h1", utc_now(), ""))
+    assert (await user_store.sessions_of(user.id) or {})[session.id].refresh_hash == "h0"
 
 
 async def test_ending_a_session_revoked_in_between_records_nothing(

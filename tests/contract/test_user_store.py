@@ -17,12 +17,14 @@ from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.ports import LoginRecord
 
+FAKE_HASH = "$argon2id$fake"
+
 Store = MemoryUserStore | MongoUserStore
 
 
 def make_user(email: str = "a@example.com") -> User:
     now = utc_now()
-    return User(new_user_id(), email.upper(), email, "A", "$argon2id$fake", now, now)
+    return User(new_user_id(), email.upper(), email, "A", FAKE_HASH, now, now)
 
 
 def event(user: User, type_: EventType = EventType.USER_REGISTERED) -> PendingEvent:
@@ -31,7 +33,8 @@ def event(user: User, type_: EventType = EventType.USER_REGISTERED) -> PendingEv
 
 async def record_event(store: Store, user_id: str, recorded: PendingEvent) -> None:
     """Record one more event through a write the service makes: a login carries one."""
-    await store.record_login(LoginRecord(user_id, utc_now(), recorded, None, make_session()))
+    login = LoginRecord(user_id, utc_now(), recorded, None, make_session(), checked_hash=FAKE_HASH)
+    await store.record_login(login)
 
 
 async def test_create_then_find(user_store: Store) -> None:
@@ -75,7 +78,9 @@ def make_session(at: datetime | None = None, refresh_hash: str = "h0") -> Sessio
 
 def login_record(user: User, session: Session, stale: list[str] | None = None) -> LoginRecord:
     logged_in = event(user, EventType.USER_LOGGED_IN)
-    return LoginRecord(user.id, session.created_at, logged_in, None, session, stale or [])
+    return LoginRecord(
+        user.id, session.created_at, logged_in, None, session, stale or [], checked_hash=FAKE_HASH
+    )
 
 
 async def test_record_login_updates_user_opens_session_and_appends_event(
@@ -87,7 +92,8 @@ async def test_record_login_updates_user_opens_session_and_appends_event(
     at = utc_now() + timedelta(seconds=5)
     session = make_session(at)
     logged_in = event(user, EventType.USER_LOGGED_IN)
-    await user_store.record_login(LoginRecord(user.id, at, logged_in, "$argon2id$new", session))
+    login = LoginRecord(user.id, at, logged_in, "$argon2id$new", session, checked_hash=FAKE_HASH)
+    assert await user_store.record_login(login)
     stored = await user_store.find_by_id(user.id)
     assert stored is not None
     assert stored.last_login_at == at
@@ -114,7 +120,9 @@ async def test_a_login_that_evicts_records_both_events_in_order(user_store: Stor
     await user_store.record_login(login_record(user, evicted))
     logged_in = event(user, EventType.USER_LOGGED_IN)
     revoked = event(user, EventType.SESSION_REVOKED)
-    record = LoginRecord(user.id, utc_now(), logged_in, None, newest, [evicted.id], [revoked])
+    record = LoginRecord(
+        user.id, utc_now(), logged_in, None, newest, [evicted.id], [revoked], checked_hash=FAKE_HASH
+    )
     await user_store.record_login(record)
     assert list((await user_store.sessions_of(user.id) or {}).keys()) == [newest.id]
     [batch] = await user_store.pending(10)

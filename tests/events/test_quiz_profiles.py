@@ -193,3 +193,29 @@ async def test_an_account_deleted_through_the_api_leaves_the_consumer_no_profile
     assert stored is not None
     assert (stored["email"], stored["display_name"], stored["password_hash"]) == ("", "", "")
     assert email not in str(await test_db[COLLECTION].find().to_list())
+
+
+async def test_a_registration_delivered_after_an_email_change_keeps_the_new_address(
+    real_settings: SettingsFactory, test_db: Database
+) -> None:
+    """The two travel on different topics: the change can be handled first, and the
+    registration's older address must not replace it, whichever order they come in."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for order in ("change first", "registration first"):
+        profiles = QuizProfiles(test_db[COLLECTION])
+        user_id = str(uuid.uuid4())
+        registered = event("user.registered", user_id, start)
+        moved = AuthEvent(
+            str(uuid.uuid4()),
+            "user.email_changed",
+            user_id,
+            start + timedelta(minutes=5),
+            {"user_id": user_id, "old_email": "ada@example.com", "new_email": "ada@example.org"},
+        )
+        handled = [(profiles.on_email_changed, moved), (profiles.on_registered, registered)]
+        for handle, item in handled if order == "change first" else handled[::-1]:
+            await handle(item)
+        await profiles.on_registered(registered)  # and a redelivery, for good measure
+        profile = await test_db[COLLECTION].find_one({"_id": user_id})
+        assert profile is not None
+        assert (profile["email"], profile["display_name"]) == ("ada@example.org", "Ada"), order

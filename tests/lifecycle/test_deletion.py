@@ -39,3 +39,16 @@ async def test_a_deleted_account_keeps_no_personal_data(life: Life) -> None:
     assert [set(data) for data in deleted_events] == [{"user_id", "deleted_at"}]
     assert PASSWORD not in json.dumps(events)
     assert (await register(life.client, account.email)).status_code == 201
+
+
+async def test_the_tombstones_placeholder_address_logs_no_one_in(life: Life) -> None:
+    """A deleted account keeps `deleted:<id>` as its normalised address; typed into the
+    login form it is an unknown account, not a server error."""
+    account = await life.account()
+    deleted = await life.client.request(
+        "DELETE", "/auth/me", json={"password": PASSWORD}, headers=account.auth
+    )
+    assert deleted.status_code == 204
+    for password in (PASSWORD, ""):
+        answer = await login(life.client, f"deleted:{account.id}", password or "x" * 12)
+        assert_problem(answer, 401, "INVALID_CREDENTIALS")

@@ -84,3 +84,40 @@ async def test_two_accounts_confirming_one_address_at_once_get_it_once(life: Lif
         (await life.client.get("/auth/me", headers=a.auth)).json()["email"] for a in (first, second)
     ]
     assert emails.count(contested) == 1
+
+
+async def test_a_new_password_voids_a_pending_email_change(life: Life) -> None:
+    """Whoever learnt the password may have asked to move the account; the owner's notice
+    says to change the password, and doing so must void the thief's confirmation link."""
+    account = await life.account()
+    thief_address = unique_email("thief")
+    assert await request_change(life, account, thief_address) == 202
+    stolen = await life.mail(thief_address, "email_change_confirm")
+    await life.client.post("/auth/password/forgot", json={"email": account.email})
+    reset = await life.mail(account.email, "password_reset")
+    body = {"token": reset.token, "new_password": "the owner's brand new passphrase"}
+    assert (await life.client.post("/auth/password/reset", json=body)).status_code == 204
+
+    late = await life.client.post("/auth/email/change/confirm", json={"token": stolen.token})
+    assert_problem(late, 400, "INVALID_TOKEN")
+    record = await life.container.backends.accounts.account(account.id)
+    assert record is not None
+    assert record.user.email == account.email
+    assert "user.email_changed" not in await life.event_types(account.id)
+
+
+async def test_a_confirmed_change_voids_a_reset_link_mailed_to_the_old_address(
+    life: Life,
+) -> None:
+    account = await life.account()
+    await life.client.post("/auth/password/forgot", json={"email": account.email})
+    reset = await life.mail(account.email, "password_reset")
+    new_email = unique_email("moved")
+    assert await request_change(life, account, new_email) == 202
+    confirm = await life.mail(new_email, "email_change_confirm")
+    done = await life.client.post("/auth/email/change/confirm", json={"token": confirm.token})
+    assert done.status_code == 204
+
+    body = {"token": reset.token, "new_password": "a passphrase from the old mailbox"}
+    assert_problem(await life.client.post("/auth/password/reset", json=body), 400, "INVALID_TOKEN")
+    assert (await login(life.client, new_email)).status_code == 200

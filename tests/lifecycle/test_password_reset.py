@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.lifecycle.conftest import Life
 from tests.support.api import assert_problem, bearer, login, unique_email
@@ -83,3 +84,26 @@ async def test_a_second_request_replaces_the_first_link(life: Life) -> None:
     assert_problem(await life.client.post("/auth/password/reset", json=body), 400, "INVALID_TOKEN")
     body["token"] = second.token
     assert (await life.client.post("/auth/password/reset", json=body)).status_code == 204
+
+
+async def test_a_reset_and_a_deletion_also_deny_each_ended_session(life: Life) -> None:
+    """The user-wide cut-off is taken before the write; a refresh that read its session
+    before the write and signed after the cut-off's second would slip past it. Each
+    ended session is therefore denied by its own key too: shown here with a token time
+    well past the cut-off, which only the session's denial refuses."""
+    revocations = life.container.backends.revocations
+    for ending in ("reset", "deletion"):
+        account = await life.account()
+        session_id = life.container.services.codec.verify(account.token).session_id
+        if ending == "reset":
+            await forgot(life, account.email)
+            mail = await life.mail(account.email, "password_reset")
+            body = {"token": mail.token, "new_password": NEW_PASSWORD}
+            assert (await life.client.post("/auth/password/reset", json=body)).status_code == 204
+        else:
+            deleted = await life.client.request(
+                "DELETE", "/auth/me", json={"password": account.password}, headers=account.auth
+            )
+            assert deleted.status_code == 204
+        far_later = int(time.time()) + 3600
+        assert await revocations.is_revoked("a-later-jti", account.id, session_id, far_later)

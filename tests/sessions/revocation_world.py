@@ -104,6 +104,7 @@ class World:
                 opened.session,
                 opened.stale_session_ids,
                 opened.events,
+                checked_hash=current.password_hash,
             )
         )
         # This codec keeps the system clock (the sessions move their own): stamp as it would.

@@ -20,6 +20,7 @@ from auth_api.errors import (
 from auth_api.model.events import PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.passwords.hasher import VerifyResult, build_context
+from auth_api.store.account_ports import AccountChange
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import EventType
 from tests.support.clock import ManualClock
@@ -103,6 +104,30 @@ async def test_a_wrong_password_or_unknown_email_opens_nothing(services: Service
         await services.log_in(EMAIL, WRONG)
     with pytest.raises(InvalidCredentials):
         await services.log_in("nobody@example.com")
+    assert await services.stored_sessions(user.id) == {}
+    assert await services.event_types(user.id) == [EventType.USER_REGISTERED]
+
+
+async def test_a_login_whose_password_was_reset_meanwhile_opens_nothing(
+    services: ServiceSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reset that lands between the login's read and its write wins: the old password
+    must not open a session, record a login, or write its hash back over the new one."""
+    user = await services.sign_up(EMAIL)
+    read = services.store.find_by_email
+
+    async def read_then_reset(key: str) -> User | None:
+        found = await read(key)
+        reset = AccountChange(fields={"password_hash": "$argon2id$set-by-the-reset"})
+        await services.store.change_account(user.id, lambda _: reset)
+        return found
+
+    monkeypatch.setattr(services.store, "find_by_email", read_then_reset)
+    with pytest.raises(InvalidCredentials):
+        await services.log_in(EMAIL)
+    stored = await services.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.password_hash == "$argon2id$set-by-the-reset"
     assert await services.stored_sessions(user.id) == {}
     assert await services.event_types(user.id) == [EventType.USER_REGISTERED]
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from redis.crc import key_slot
 
+from auth_api.security.login_limits import (
+    account_ip_key,
+    account_ip_prefix,
+    account_key,
+    account_subject,
+)
 from auth_api.security.redis_stores import RedisRateLimiter, seed_nodes
 from auth_api.security.stores import LimitRule
 from quizauth_wire import DenylistLayout, is_denied_by_any
@@ -75,3 +81,22 @@ def test_login_rules_are_grouped_by_slot_on_a_cluster_only() -> None:
     for group in groups:
         slots = {key_slot(f"auth:rl:{rules[i].key}".encode()) for i in group}
         assert len(slots) == 1
+
+
+def test_an_accounts_login_keys_share_a_slot_and_the_address_key_stands_apart() -> None:
+    """The login's three rules make two slot groups: the account's two keys (one hash
+    tag) and the address's key, which every account's logins from it share."""
+    account = account_subject("ada@example.com")
+    rules = [
+        LimitRule(account_key(account), None, 60),
+        LimitRule(account_ip_key(account, "198.51.100.7"), 5, 60),
+        LimitRule("login:ip:198.51.100.7", 20, 60),
+    ]
+
+    class NoScripts:
+        def register_script(self, script: str) -> object:
+            return script
+
+    cluster = RedisRateLimiter(NoScripts(), "auth:", cluster=True)  # type: ignore[arg-type]
+    assert sorted(cluster._slot_groups(rules)) == [[0, 1], [2]]
+    assert account_ip_key(account, "x").startswith(account_ip_prefix(account))
