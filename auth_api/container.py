@@ -40,6 +40,7 @@ from auth_api.security.redis_stores import (
     RedisRateLimiter,
     RedisRevocationStore,
     connect_redis,
+    near_cache_prefixes,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
@@ -58,6 +59,7 @@ from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import IntrospectionGate, parse_clients
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.signing import load_signing
+from quizauth_client.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 
@@ -200,18 +202,24 @@ def connected_backends(settings: Settings) -> Backends:
     redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
     store = MongoUserStore(mongo, settings.mongo_db)
     prefix = settings.redis_prefix
-    near_cache_keys = (
-        settings.revocation_near_cache_keys if settings.revocation_near_cache else None
+    # One near cache (one tracking connection) for the denylist and the counters that
+    # introspection peeks at; None: every check reads Redis.
+    near_cache = (
+        NearCache(redis, near_cache_prefixes(prefix), settings.revocation_near_cache_keys)
+        if settings.revocation_near_cache
+        else None
     )
     revocations = RedisRevocationStore(
-        redis, prefix, read_legacy_keys=not cluster, near_cache_keys=near_cache_keys
+        redis, prefix, read_legacy_keys=not cluster, near_cache=near_cache
     )
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
         revocations=revocations,
-        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
+        limiter=FallbackRateLimiter(
+            RedisRateLimiter(redis, prefix, cluster=cluster, near_cache=near_cache)
+        ),
         publisher=kafka_publisher(settings),
         admin=MongoAdminStore(store, mongo, settings.mongo_db),
         keys=MongoKeyStore(mongo, settings.mongo_db),

@@ -129,6 +129,18 @@ def glob_escape(text: str) -> str:
 REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
 # Tokens whose denylist keys the revocation store keeps named (six keys, about 0.5 KB).
 KEYS_REMEMBERED = 10_000
+# Rate-limit counters a peek may read from the near cache: those looked at on requests
+# that are otherwise answered without Redis (introspection by a quiz service).
+NEAR_CACHED_COUNTERS = ("introspect:",)
+
+
+def near_cached_counter_prefixes(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}rl:{counter}" for counter in NEAR_CACHED_COUNTERS)
+
+
+def near_cache_prefixes(prefix: str) -> tuple[str, ...]:
+    """What the service's near cache tracks: the denylist, and those counters."""
+    return DenylistLayout(prefix).key_prefixes() + near_cached_counter_prefixes(prefix)
 
 
 @asynccontextmanager
@@ -146,8 +158,9 @@ class RedisRevocationStore:
     them in one MGET: they lie in other slots).
 
     The near cache, when there is one, tracks the three prefixes of the denylist, which
-    cover the hash-tagged keys and the legacy ones alike. On a cluster its channel is
-    refused (tracking would be per node), so every check reads Redis, as without it."""
+    cover the hash-tagged keys and the legacy ones alike (`near_cache_prefixes`). On a
+    cluster its channel stays down (tracking would be per node), so every check reads
+    Redis, as without it."""
 
     def __init__(
         self,
@@ -155,19 +168,20 @@ class RedisRevocationStore:
         prefix: str,
         *,
         read_legacy_keys: bool = True,
+        near_cache: NearCache | None = None,
         near_cache_keys: int | None = None,
     ) -> None:
-        """`near_cache_keys`: keep a near cache of the denylist of at most that many
-        keys (`start` keeps its invalidation channel up); None: read Redis every time."""
+        """`near_cache`: read the denylist through this one (made with
+        `near_cache_prefixes`, shared with the rate limiter); or `near_cache_keys`: make
+        one of at most that many keys. `start` keeps its invalidation channel up. With
+        neither, every check reads Redis."""
         self._redis = redis
         self._layout = DenylistLayout(prefix)
         self._read_legacy_keys = read_legacy_keys
         self._keys_of = functools.lru_cache(maxsize=KEYS_REMEMBERED)(self._build_keys)
-        self.near_cache = (
-            None
-            if near_cache_keys is None
-            else NearCache(redis, self._layout.key_prefixes(), near_cache_keys)
-        )
+        if near_cache is None and near_cache_keys is not None:
+            near_cache = NearCache(redis, near_cache_prefixes(prefix), near_cache_keys)
+        self.near_cache = near_cache
 
     async def start(self) -> None:
         if self.near_cache is not None:
@@ -244,11 +258,22 @@ class RedisRateLimiter:
     look and the count can both pass a limit by one; each group's own script still
     refuses past its limit."""
 
-    def __init__(self, redis: AnyRedis, prefix: str, *, cluster: bool = False) -> None:
+    def __init__(
+        self,
+        redis: AnyRedis,
+        prefix: str,
+        *,
+        cluster: bool = False,
+        near_cache: NearCache | None = None,
+    ) -> None:
+        """`near_cache`: one that tracks `near_cached_counter_prefixes(prefix)`; a peek
+        at such a counter then reads it from there (see `peek`)."""
         self._redis = redis
         self._prefix = prefix
         self._cluster = cluster
         self._script = redis.register_script(HIT_SCRIPT)
+        self._near_cache = near_cache
+        self._near_cached = near_cached_counter_prefixes(prefix) if near_cache is not None else ()
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
         groups = self._slot_groups(rules)
@@ -259,12 +284,29 @@ class RedisRateLimiter:
         return await self._run_groups(rules, groups, counting=True)
 
     async def peek(self, rule: LimitRule) -> LimitDecision:
+        """A counter the near cache tracks is read from it: one under its limit (most
+        often absent: nothing failed) is allowed without a round trip; one at its limit
+        is looked at by the script, which says how long the refusal lasts. The copy is
+        as fresh as the denylist's: every increment, from any process, is reported."""
+        key = self._key(rule.key)
+        if self._near_cache is not None and key.startswith(self._near_cached):
+            try:
+                [value] = await self._near_cache.mget([key])
+            except REDIS_FAILURES as exc:
+                raise DependencyUnavailable("redis") from exc
+            count = int(value or 0)
+            if rule.limit is None or count < rule.limit:
+                return LimitDecision(True, 0, (count,))
         return await self._run([rule], counting=False)
 
     async def reset(self, *keys: str) -> None:
-        async with redis_errors():
-            for group in self._key_groups([self._key(key) for key in keys]):
-                await self._redis.delete(*group)
+        full_keys = [self._key(key) for key in keys]
+        try:
+            async with redis_errors():
+                for group in self._key_groups(full_keys):
+                    await self._redis.delete(*group)
+        finally:
+            self._forget(full_keys)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}rl:{key}"
@@ -318,17 +360,30 @@ class RedisRateLimiter:
 
     async def _delete(self, keys: list[str]) -> int:
         deleted = 0
-        for group in self._key_groups(keys):
-            deleted += await self._redis.delete(*group)
+        try:
+            for group in self._key_groups(keys):
+                deleted += await self._redis.delete(*group)
+        finally:
+            self._forget(keys)
         return deleted
+
+    def _forget(self, keys: list[str]) -> None:
+        """This process's own writes to counters show in its own peeks at once."""
+        if self._near_cache is not None:
+            self._near_cache.invalidate(keys)
 
     async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
         keys = [self._key(rule.key) for rule in rules]
         args: list[int] = [1 if counting else 0]
         for rule in rules:
             args += [-1 if rule.limit is None else rule.limit, rule.window_seconds * 1000]
-        async with redis_errors():
-            wait_ms, *counts = [int(value) for value in await self._script(keys=keys, args=args)]
+        try:
+            async with redis_errors():
+                reply = await self._script(keys=keys, args=args)
+        finally:
+            if counting:  # also when it failed: the count may have landed all the same
+                self._forget(keys)
+        wait_ms, *counts = [int(value) for value in reply]
         if wait_ms > 0:
             retry_after = math.ceil(wait_ms / 1000)
             return LimitDecision(False, retry_after, tuple(counts))

@@ -15,10 +15,12 @@ from auth_api.security.redis_stores import (
     RedisRateLimiter,
     RedisRevocationStore,
     connect_cluster,
+    near_cache_prefixes,
 )
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_outbox import MARKERS
+from quizauth_client.near_cache import NearCache
 from tests.conftest import drop_test_data
 from tests.contract.twins import (
     InterferingMemoryStore,
@@ -125,7 +127,7 @@ async def revocations(
     await drop_test_data(servers, isolation)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster"])
+@pytest.fixture(params=["memory", "redis", "redis-near-cache", "redis-cluster"])
 def limiter(
     request: pytest.FixtureRequest, isolation: dict[str, str]
 ) -> MemoryRateLimiter | RedisRateLimiter:
@@ -134,4 +136,20 @@ def limiter(
         return MemoryRateLimiter()
     if request.param == "redis-cluster":
         return RedisRateLimiter(request.getfixturevalue("cluster_client"), prefix, cluster=True)
+    if request.param == "redis-near-cache":
+        near_cache = request.getfixturevalue("live_near_cache")
+        return RedisRateLimiter(
+            request.getfixturevalue("redis_client"), prefix, near_cache=near_cache
+        )
     return RedisRateLimiter(request.getfixturevalue("redis_client"), prefix)
+
+
+@pytest.fixture
+async def live_near_cache(servers: Servers, isolation: dict[str, str]) -> AsyncIterator[NearCache]:
+    """The service's kind of near cache (denylist and introspection counters), its
+    channel up, on a client of its own."""
+    async with Redis.from_url(servers.redis_url) as client:
+        cache = NearCache(client, near_cache_prefixes(isolation["redis_prefix"]), 1000)
+        async with cache:
+            await until_live(cache)
+            yield cache

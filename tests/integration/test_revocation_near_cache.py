@@ -5,8 +5,10 @@ test has a Redis of its own, whose command counters only it moves."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -135,3 +137,55 @@ async def test_metrics_show_where_revocation_checks_were_answered(
     assert before.value("auth_revocation_near_cache_live") == 1
     assert before.value("auth_revocation_near_cache_keys") == 0
     assert after.value("auth_revocation_near_cache_keys") == 0  # emptied with the loss
+
+
+INTROSPECTION_SECRET = "introspection-secret-0123456789"
+
+
+async def introspected(api: httpx.AsyncClient, token: str) -> bool:
+    """Whether introspection, by a client with valid credentials, says the token is active."""
+    credentials = base64.b64encode(f"quiz-service:{INTROSPECTION_SECRET}".encode()).decode()
+    reply = await api.post(
+        "/auth/introspect",
+        content=f"token={token}",
+        headers={
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    return bool(reply.json()["active"])
+
+
+@pytest.mark.parametrize(
+    ("near_cache", "expected"), [(True, {}), (False, {"evalsha": 20, "get": 20, "mget": 20})]
+)
+async def test_introspection_in_steady_state_makes_no_redis_command_with_the_near_cache(
+    real_settings: SettingsFactory,
+    private_redis: PrivateServer,
+    near_cache: bool,
+    expected: dict[str, int],
+) -> None:
+    """Without the cache each introspection peeks at its caller's failure counter (the
+    script, whose GET counts too) and reads the denylist (MGET); with it, a counter never
+    written and a token checked before are both answered from the copy. A logout is
+    still seen at once."""
+    url = f"redis://127.0.0.1:{private_redis.port}/0"
+    settings = real_settings(
+        redis_url=url,
+        revocation_near_cache=near_cache,
+        introspection_clients=[f"quiz-service:{INTROSPECTION_SECRET}"],
+    )
+    app = create_app(settings)
+    async with running(app) as api, Redis.from_url(url) as admin:
+        cache = near_cache_of(app)
+        if cache is not None:
+            await until_live(cache)
+        _, token = await registered_token(api)
+        assert await introspected(api, token)  # the first reads Redis
+        before = await commands_run(admin)
+        for _ in range(20):
+            assert await introspected(api, token)
+        assert commands_between(before, await commands_run(admin)) == expected
+        assert (await api.post("/auth/logout", headers=bearer(token))).status_code == 204
+        assert not await introspected(api, token)
