@@ -124,12 +124,15 @@ class NearCacheCollector(Collector):
             value=1 if cache.live else 0,
         )
         yield GaugeMetricFamily(
-            "auth_revocation_near_cache_keys", "Denylist keys held in the copy", value=len(cache)
+            "auth_revocation_near_cache_keys",
+            "Keys held in the copy: the denylist's, and introspection failure counters",
+            value=len(cache),
         )
         reads = CounterMetricFamily(
             "auth_revocation_near_cache_reads",
-            "Revocation checks, by where the answer came from: the copy, Redis while the "
-            "channel was up (a miss), or Redis while it was down",
+            "Revocation checks (and peeks at introspection failure counters), by where the "
+            "answer came from: the copy, Redis while the channel was up (a miss), or Redis "
+            "while it was down",
             labels=["source"],
         )
         for source, count in (
