@@ -3,9 +3,10 @@
 contract's (quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
 
-The revocation store may read the denylist through a near cache (AUTH_REVOCATION_NEAR_
-CACHE): the client library's, kept coherent by Redis's invalidation messages, so that
-checking a token seen before costs no round trip. Writes always go to Redis.
+With AUTH_REVOCATION_NEAR_CACHE the revocation store reads the denylist, and the rate
+limiter's peeks read the introspection counters, through one near cache (the client
+library's), kept coherent by Redis's invalidation messages: checking a token seen before
+costs no round trip. Writes always go to Redis.
 """
 
 from __future__ import annotations
