@@ -52,7 +52,7 @@ e2e: install ## Only the browser tests (headless Debian chromium, real servers)
 	$(UV) run --frozen pytest tests/e2e
 
 .PHONY: soak
-soak: install ## Minutes of mixed load, Kafka restarted midway, then nothing-lost checks (SOAK_SECONDS=180)
+soak: install ## Minutes of mixed load, Kafka restarted midway, then nothing-lost checks (SOAK_SECONDS=180, SOAK_REPLICAS=3 for three API processes)
 	$(UV) run --frozen python -m soak
 
 format: install

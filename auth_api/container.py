@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,7 +46,7 @@ from auth_api.security.redis_stores import (
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
 from auth_api.sessions.service import SessionService
-from auth_api.settings import RedisMode, Settings
+from auth_api.settings import RedisMode, Settings, SigningAlgorithm
 from auth_api.store.account_ports import AccountStore, MailOutbox
 from auth_api.store.admin_ports import AdminStore
 from auth_api.store.key_store import MemoryKeyStore, MongoKeyStore
@@ -53,10 +54,12 @@ from auth_api.store.memory import MemoryUserStore
 from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_admin import MongoAdminStore
+from auth_api.store.mongo_concerns import concerns_for
 from auth_api.store.ports import KeyStore, Outbox, SessionStore, UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from auth_api.tokens.authenticator import Authenticator
 from auth_api.tokens.introspection import IntrospectionGate, parse_clients
+from auth_api.tokens.key_reload import KeyReloader
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.signing import load_signing
 from quizauth_client.near_cache import NearCache
@@ -107,8 +110,13 @@ class Container:
     backlog: BacklogGauge
     mail_relay: MailRelay
     mailer: Mailer
+    key_reloader: KeyReloader | None = None
     _relay_task: asyncio.Task[None] | None = None
     _mail_task: asyncio.Task[None] | None = None
+    _keys_task: asyncio.Task[None] | None = None
+    _on_sighup: bool = False
+    # Startup done and not yet closing: what /health/ready reports as "startup".
+    started: bool = False
 
     @property
     def topics_status(self) -> str:
@@ -124,6 +132,9 @@ class Container:
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
             self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
+        if self.key_reloader is not None:
+            self._watch_keys(self.key_reloader)
+        self.started = True
 
     async def _learn_cluster_layout(self) -> None:
         """Ask the cluster for its slots once, before the first requests: the first
@@ -134,7 +145,27 @@ class Container:
             async with asyncio.timeout(self.settings.io_timeout_seconds * 2):
                 await self.backends.revocations.ping()
 
+    def _watch_keys(self, reloader: KeyReloader) -> None:
+        watch = reloader.watch(self.install_keys, self.settings.jwt_keys_reload_seconds)
+        self._keys_task = asyncio.create_task(watch, name="signing-keys")
+        # SIGHUP reads the keys at once. Only the main thread may set a handler, and a
+        # test running apps elsewhere does without it.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloader.request)
+            self._on_sighup = True
+
+    def install_keys(self, keys: KeySet) -> None:
+        """The new set, for the next token signed or verified: one assignment."""
+        self.services.codec.keys = keys
+
     async def close(self) -> None:
+        self.started = False
+        if self._on_sighup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self._keys_task is not None:
+            self._keys_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keys_task
         if self._relay_task is not None:
             await self._stop_relay(self._relay_task)
         if self._mail_task is not None:
@@ -200,7 +231,8 @@ def connected_backends(settings: Settings) -> Backends:
     )
     cluster = settings.redis_mode is RedisMode.CLUSTER
     redis = connect_redis(settings.redis_url, settings.io_timeout_seconds, settings.redis_mode)
-    store = MongoUserStore(mongo, settings.mongo_db)
+    concerns = concerns_for(mongo, settings.mongo_write_concern, settings.mongo_relay_read_concern)
+    store = MongoUserStore(mongo, settings.mongo_db, concerns)
     prefix = settings.redis_prefix
     # One near cache (one tracking connection) for the denylist and the counters that
     # introspection peeks at; None: every check reads Redis.
@@ -221,8 +253,8 @@ def connected_backends(settings: Settings) -> Backends:
             RedisRateLimiter(redis, prefix, cluster=cluster, near_cache=near_cache)
         ),
         publisher=kafka_publisher(settings),
-        admin=MongoAdminStore(store, mongo, settings.mongo_db),
-        keys=MongoKeyStore(mongo, settings.mongo_db),
+        admin=MongoAdminStore(store, mongo, settings.mongo_db, concerns),
+        keys=MongoKeyStore(mongo, settings.mongo_db, concerns),
         accounts=store,
         mail_outbox=store,
         starters=[revocations.start],
@@ -249,6 +281,13 @@ def build_hasher(settings: Settings) -> PasswordHasher:
     return PasswordHasher(
         params, concurrency=settings.hash_concurrency, niceness=settings.hash_niceness
     )
+
+
+def key_reloader(settings: Settings) -> KeyReloader | None:
+    """A reloader of the key directory, when tokens are signed with its keys."""
+    if settings.signing_algorithm is SigningAlgorithm.HS256 or settings.jwt_keys_dir is None:
+        return None
+    return KeyReloader(settings.jwt_keys_dir)
 
 
 def build_codec(settings: Settings, keys: KeySet, clock: Clock = SYSTEM_CLOCK) -> AccessTokenCodec:
@@ -293,6 +332,9 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
     the in-process stores' windows. Tests pass a clock they move by hand. Awaited for
     the signing keys, which may have to be read from (or first written to) the store."""
     backends = embedded_backends(clock) if settings.embedded else connected_backends(settings)
+    reloader = key_reloader(settings)
+    if reloader is not None:
+        reloader.note_loaded()  # before the load: a change during it is seen next check
     try:
         signing = await load_signing(settings, backends.keys, clock.now())
     except BaseException:
@@ -371,7 +413,16 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
         lifecycle=lifecycle,
     )
     return Container(
-        settings, backends, hasher, strength, services, relay, backlog, mail_relay, mailer
+        settings,
+        backends,
+        hasher,
+        strength,
+        services,
+        relay,
+        backlog,
+        mail_relay,
+        mailer,
+        key_reloader=reloader,
     )
 
 

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -95,6 +95,17 @@ class Settings(BaseSettings):
 
     mongo_url: str | None = Field(None, description="MongoDB URL; unset means embedded mode")
     mongo_db: str = Field("auth", description="MongoDB database name")
+    mongo_write_concern: str | None = Field(
+        None,
+        pattern=r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_-]*)$",
+        description="w of every write: a number of members, `majority` or a tag set's name; "
+        "unset: the URL's w=, else majority (0, unacknowledged, is refused)",
+    )
+    mongo_relay_read_concern: Literal["majority", "local", "available", ""] = Field(
+        "majority",
+        description="readConcern of the relay's reads of pending events: majority never "
+        "publishes a write a failover could roll back; empty: the URL's or the server's",
+    )
     redis_url: str | None = Field(None, description="Redis URL; unset means embedded mode")
     redis_prefix: str = Field("auth:", description="Prefix of every Redis key")
     redis_mode: RedisMode = Field(
@@ -115,7 +126,10 @@ class Settings(BaseSettings):
     )
     outbox_relay: bool = Field(True, description="Run the outbox relay in this process")
     outbox_max_age_seconds: int = Field(
-        300, ge=1, description="/health/ready fails when an undelivered event is older"
+        300,
+        ge=1,
+        description="/health/ready shows the outbox `stale` past this age (shown, not a "
+        "reason to be unready: alert on auth_outbox_oldest_event_age_seconds)",
     )
     outbox_backstop_seconds: float = Field(
         600,
@@ -162,6 +176,12 @@ class Settings(BaseSettings):
         "the discovery document's URLs and of the links in mails. Unset: each request's "
         "own scheme and host, and http://127.0.0.1:8000 in mails",
     )
+    jwt_keys_reload_seconds: float = Field(
+        30,
+        ge=0,
+        description="How often AUTH_JWT_KEYS_DIR's keys.json is checked for changes and the "
+        "keys reloaded without a restart (0: only on SIGHUP)",
+    )
     access_token_ttl_seconds: int = Field(900, gt=0, le=3600, description="Access token lifetime")
     jwt_leeway_seconds: int = Field(10, ge=0, le=60, description="Clock skew tolerated on decode")
 
@@ -205,7 +225,10 @@ class Settings(BaseSettings):
         12, ge=4, le=31, description="bcrypt cost accepted for stored hashes; floor 10"
     )
     hash_concurrency: int = Field(
-        0, ge=0, description="Hashes in flight; 0 means one per CPU the process may use"
+        0,
+        ge=0,
+        description="Hashes in flight; 0 means one per CPU the process may use (its "
+        "affinity, capped by its cgroup's CPU quota)",
     )
     hash_niceness: int = Field(
         10, ge=0, le=19, description="Nice value added to the hashing threads (Linux); 0 = none"

@@ -1,12 +1,14 @@
-"""`python -m soak`: private servers, the API as a process, SOAK_CONCURRENCY virtual users
-for SOAK_SECONDS with Kafka stopped for a while in the middle, then the checks. Prints a
-summary; the exit status is 1 on any violation. Traffic goes to 127.0.0.1 only, and is
-bounded by time and by SOAK_MAX_REQUESTS."""
+"""`python -m soak`: private servers, the API as SOAK_REPLICAS processes sharing them,
+SOAK_CONCURRENCY virtual users for SOAK_SECONDS with Kafka stopped for a while in the
+middle, then the checks, among them how many copies of each event Kafka received.
+Prints a summary; the exit status is 1 on any violation. Traffic goes to 127.0.0.1 only,
+and is bounded by time and by SOAK_MAX_REQUESTS."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -14,6 +16,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,7 +27,7 @@ from soak.report import print_summary
 from soak.servers import SERVER_NAMES, ApiProcess
 from soak.verify import Findings, verify, wait_for_drain
 
-MAX_SECONDS, MAX_CONCURRENCY, MAX_RATE = 3600, 200, 1000
+MAX_SECONDS, MAX_CONCURRENCY, MAX_RATE, MAX_REPLICAS = 3600, 200, 1000, 5
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class SoakConfig:
     max_requests: int
     kafka_down_at: float
     kafka_down_for: float
+    replicas: int = 1
     drain_seconds: float = 180
 
 
@@ -45,7 +49,15 @@ def parse_args(argv: list[str]) -> SoakConfig:
     parser.add_argument("--concurrency", type=int, default=int(env("SOAK_CONCURRENCY", "20")))
     parser.add_argument("--rate", type=float, default=float(env("SOAK_RATE", "25")))
     parser.add_argument("--max-requests", type=int, default=int(env("SOAK_MAX_REQUESTS", "500000")))
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=int(env("SOAK_REPLICAS", "1")),
+        help="API processes sharing the servers, each with its relay; requests go to each in turn",
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.replicas <= MAX_REPLICAS:
+        parser.error(f"--replicas in [1, {MAX_REPLICAS}]")
     if not (10 <= args.seconds <= MAX_SECONDS and 1 <= args.concurrency <= MAX_CONCURRENCY):
         parser.error(f"--seconds in [10, {MAX_SECONDS}], --concurrency in [1, {MAX_CONCURRENCY}]")
     if not 0 < args.rate <= MAX_RATE:
@@ -53,7 +65,13 @@ def parse_args(argv: list[str]) -> SoakConfig:
     # Kafka is away from a third of the run to its half or more: long enough for a backlog.
     down_for = max(5.0, args.seconds / 5)
     return SoakConfig(
-        args.seconds, args.concurrency, args.rate, args.max_requests, args.seconds / 3, down_for
+        args.seconds,
+        args.concurrency,
+        args.rate,
+        args.max_requests,
+        args.seconds / 3,
+        down_for,
+        args.replicas,
     )
 
 
@@ -84,24 +102,32 @@ def say(message: str) -> None:
 async def restart_kafka(stack: PrivateServers, cfg: SoakConfig, ledger: Ledger) -> list[str]:
     await asyncio.sleep(cfg.kafka_down_at)
     say(f"t={ledger.elapsed():.0f}s stopping Kafka")
+    ledger.kafka_stopped_at = datetime.now(UTC)
     await asyncio.to_thread(stack.stop, "kafka")
     stopped = ledger.elapsed()
     await asyncio.sleep(cfg.kafka_down_for)
     say(f"t={ledger.elapsed():.0f}s starting Kafka")
     await asyncio.to_thread(stack.start, "kafka")
     back = ledger.elapsed()
+    ledger.kafka_back_at = datetime.now(UTC)
     say(f"t={back:.0f}s Kafka is back")
     return [f"Kafka stopped at t={stopped:.1f}s, serving again at t={back:.1f}s"]
 
 
 async def run_load(
-    api: ApiProcess, stack: PrivateServers, cfg: SoakConfig
+    apis: list[ApiProcess], stack: PrivateServers, cfg: SoakConfig
 ) -> tuple[Ledger, list[str]]:
     ledger = Ledger()
     limits = httpx.Limits(max_connections=cfg.concurrency)
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=30, limits=limits) as client:
+    async with contextlib.AsyncExitStack() as clients:
+        pool = [
+            await clients.enter_async_context(
+                httpx.AsyncClient(base_url=api.base_url, timeout=30, limits=limits)
+            )
+            for api in apis
+        ]
         pacer = Pacer(cfg.rate)
-        load = Load(client, ledger, pacer, time.monotonic() + cfg.seconds, cfg.max_requests)
+        load = Load(pool, ledger, pacer, time.monotonic() + cfg.seconds, cfg.max_requests)
         kafka = asyncio.create_task(restart_kafka(stack, cfg, ledger))
         await asyncio.gather(*(load.virtual_user(seed) for seed in range(cfg.concurrency)))
         ledger.load_seconds = ledger.elapsed()
@@ -116,20 +142,22 @@ async def soak(cfg: SoakConfig, state: Path) -> int:
         stack.start()
         # Only now are the ports settled: a start that failed retries on other ports.
         env = api_environment(stack, uuid.uuid4().hex[:10])
-        api = ApiProcess(env, state / "api.log")
+        apis = [ApiProcess(env, state / f"api-{index}.log") for index in range(cfg.replicas)]
         try:
-            api.start()
+            for api in apis:
+                api.start()
             say(
                 f"{cfg.concurrency} virtual users, {cfg.rate:g} requests/s,"
-                f" for {cfg.seconds:.0f}s against {api.base_url}"
+                f" for {cfg.seconds:.0f}s against {', '.join(a.base_url for a in apis)}"
             )
-            ledger, timeline = await run_load(api, stack, cfg)
-            findings = await check(api, env, ledger, cfg.drain_seconds)
+            ledger, timeline = await run_load(apis, stack, cfg)
+            findings = await check(apis[0], env, ledger, cfg.drain_seconds)
         finally:
-            api.stop()
+            for api in apis:
+                api.stop()
     finally:
         stack.stop()  # every server, whatever started
-    return print_summary(ledger, findings, timeline)
+    return print_summary(ledger, findings, timeline, cfg.replicas)
 
 
 async def check(api: ApiProcess, env: dict[str, str], ledger: Ledger, drain: float) -> Findings:

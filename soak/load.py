@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 
@@ -29,6 +30,9 @@ class Ledger:
     violations: list[str] = field(default_factory=list)
     requests: int = 0
     load_seconds: float = 0.0  # set when the load ends
+    # Wall-clock times of the Kafka restart, to tell events recorded around it.
+    kafka_stopped_at: datetime | None = None
+    kafka_back_at: datetime | None = None
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -57,7 +61,10 @@ class Pacer:
 
 @dataclass
 class Load:
-    client: httpx.AsyncClient
+    """`clients`: one per API process; each request goes to the next in turn, so a
+    journey's steps land on different processes."""
+
+    clients: list[httpx.AsyncClient]
     ledger: Ledger
     pacer: Pacer
     deadline: float
@@ -125,8 +132,9 @@ class Load:
         await self.pacer.wait()
         self.ledger.requests += 1
         started = time.monotonic()
+        client = self.clients[self.ledger.requests % len(self.clients)]
         try:
-            response = await self.client.request(method, path, headers=headers, json=json)
+            response = await client.request(method, path, headers=headers, json=json)
         except httpx.HTTPError as exc:
             self.ledger.counts[(operation, 0)] += 1
             self.violate(f"{operation}: no answer ({exc!r})")

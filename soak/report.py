@@ -34,13 +34,27 @@ def server_errors(ledger: Ledger) -> int:
     return sum(count for (_, status), count in ledger.counts.items() if status >= 500)
 
 
-def print_summary(ledger: Ledger, findings: Findings, timeline: list[str]) -> int:
+def copies_line(findings: Findings) -> str:
+    by_copies = ", ".join(
+        f"{copies}: {ids}" for copies, ids in sorted(findings.copies_per_event.items())
+    )
+    return (
+        f"copies per event id (copies: ids) over every event topic: {{{by_copies}}};"
+        f" duplicated in the steady state: {findings.duplicated_steady},"
+        f" around the Kafka restart: {findings.duplicated_near_outage}"
+    )
+
+
+def print_summary(
+    ledger: Ledger, findings: Findings, timeline: list[str], replicas: int = 1
+) -> int:
     violations = ledger.violations + findings.violations
     if errors := server_errors(ledger):
         # Kafka is on no request's path: there is no 503 window to allow for.
         violations.append(f"{errors} answers were 5xx")
     lines = [
         "== soak summary ==",
+        f"API processes: {replicas}, each with its outbox relay",
         f"load: {ledger.requests} requests in {ledger.load_seconds:.0f}s"
         f" ({ledger.requests / max(ledger.load_seconds, 1):.0f}/s)",
         *operation_lines(ledger),
@@ -55,6 +69,7 @@ def print_summary(ledger: Ledger, findings: Findings, timeline: list[str]) -> in
         f"logins answered 200: {len(ledger.login_sessions)};"
         f" user.logged_in events: {findings.logged_in_events}",
         f"records redelivered with an id already seen (at-least-once): {findings.redelivered}",
+        copies_line(findings),
         f"5xx answers: {server_errors(ledger)}",
         f"violations: {len(violations)}",
         *(f"  {violation}" for violation in violations[:30]),

@@ -1,4 +1,5 @@
-"""Liveness (the process answers) and readiness (its servers answer, events flow)."""
+"""Liveness (the process answers) and readiness (this process can serve: health/service.py
+says what counts)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ async def live() -> dict[str, str]:
 async def ready(container: ContainerDep) -> JSONResponse:
     backends = container.backends
     readiness = await check_readiness(
+        container.started,
         backends.users,
         backends.revocations,
         container.backlog,

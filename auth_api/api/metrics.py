@@ -26,7 +26,7 @@ from auth_api.api.deps import ContainerDep
 from auth_api.api.mail_metrics import mail_exposition
 from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
-from auth_api.health.service import BacklogGauge
+from auth_api.health.service import BacklogGauge, reachable
 from auth_api.security.redis_stores import RedisRevocationStore
 from auth_api.security.stores import RevocationStore
 from quizauth_client.near_cache import NearCache
@@ -61,14 +61,33 @@ def topic_states(status: str) -> dict[str, bool]:
 
 
 class DeliveryCollector(Collector):
-    """One scrape's view of event delivery; built per request, so apps never share it."""
+    """One scrape's view of event delivery and of the servers this process reaches;
+    built per request, so apps never share it."""
 
-    def __init__(self, outbox: OutboxReading, relay: OutboxRelay, topics: str) -> None:
+    def __init__(
+        self, outbox: OutboxReading, relay: OutboxRelay, topics: str, servers: dict[str, bool]
+    ) -> None:
         self._outbox = outbox
         self._relay = relay
         self._topics = topics
+        self._servers = servers
 
     def collect(self) -> Iterator[Metric]:
+        reachable = GaugeMetricFamily(
+            "auth_dependency_reachable",
+            "1 when this process reached the server at this scrape (one ping); Redis "
+            "unreachable makes authenticated requests 503 but not the process unready",
+            labels=["dependency"],
+        )
+        for name, up in sorted(self._servers.items()):
+            reachable.add_metric([name], 1 if up else 0)
+        yield reachable
+        yield GaugeMetricFamily(
+            "auth_outbox_relay_paused",
+            "1 while this process's relay backs off after a failed round (Kafka or "
+            "MongoDB refusing); 0 while it delivers or has nothing to deliver",
+            value=1 if self._relay.paused else 0,
+        )
         yield GaugeMetricFamily(
             "auth_outbox_readable",
             "1 when the outbox backlog could be read from the user store at this scrape",
@@ -154,10 +173,14 @@ def near_cache_of(revocations: RevocationStore) -> NearCache | None:
 
 
 def exposition(
-    outbox: OutboxReading, relay: OutboxRelay, topics: str, near_cache: NearCache | None = None
+    outbox: OutboxReading,
+    relay: OutboxRelay,
+    topics: str,
+    servers: dict[str, bool],
+    near_cache: NearCache | None = None,
 ) -> bytes:
     delivery = CollectorRegistry(auto_describe=False)
-    delivery.register(DeliveryCollector(outbox, relay, topics))
+    delivery.register(DeliveryCollector(outbox, relay, topics, servers))
     if near_cache is not None:
         delivery.register(NearCacheCollector(near_cache))
     return generate_latest(REGISTRY) + generate_latest(delivery)
@@ -176,8 +199,9 @@ async def metrics(container: ContainerDep, request: Request) -> Response:
     if (token := container.settings.metrics_token) is not None:
         require_metrics_token(request.headers.get("authorization"), token.get_secret_value())
     reading = await read_outbox(container.backlog)
-    near_cache = near_cache_of(container.backends.revocations)
-    body = exposition(
-        reading, container.relay, container.topics_status, near_cache
-    ) + mail_exposition(container.mail_relay)
+    backends = container.backends
+    servers = await reachable(backends.users, backends.revocations)
+    near_cache = near_cache_of(backends.revocations)
+    body = exposition(reading, container.relay, container.topics_status, servers, near_cache)
+    body += mail_exposition(container.mail_relay)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -45,9 +45,17 @@ class OutboxStatus(BaseModel):
 
 
 class ReadinessResponse(BaseModel):
+    """Ready when this process started, reaches MongoDB and was not refused its event
+    topics (its own startup step). Redis, Kafka and the outbox are shared by every
+    process: listed, never a reason to be unready."""
+
     status: Literal["ready", "not ready"]
-    # Each server by name ("mongodb", "redis"): "ok" or "unavailable".
-    checks: dict[str, Literal["ok", "unavailable"]]
+    # "startup": "ok" or "starting"; each server by name ("mongodb", "redis"): "ok" or
+    # "unavailable".
+    checks: dict[str, Literal["ok", "unavailable", "starting"]]
+    # The servers this process cannot reach that do not make it unready: the requests
+    # needing them fail (Redis: authenticated requests get 503), the others are served.
+    degraded: list[str]
     outbox: OutboxStatus
     topics: str = Field(
         description='The event topics: "ok"; "pending" until Kafka answers; "failed: <reason>"'

@@ -1,4 +1,11 @@
-"""Readiness: can this instance serve requests and deliver its events?"""
+"""Readiness: can this process serve requests? Only what is this process's own decides
+it: its startup done, its connection to MongoDB, without which no account can be read
+or written, and its own creation of the event topics (a broker's refusal is a
+configuration error that stops a rollout at its first pod). What all processes share
+(Redis, Kafka, the outbox backlog) is reported in the answer and in /metrics, and
+alerted on (infra/prometheus/rules.yml), but never makes a process unready: with Redis
+down a process still registers and logs users in (on its own limiter), with Kafka down
+events wait in the outbox, and an unready fleet would answer nothing at all instead."""
 
 from __future__ import annotations
 
@@ -77,6 +84,10 @@ class BacklogGauge:
         return self._ttl * 5 if incomplete else self._ttl
 
 
+# Checks whose failure makes this process unready; the others only degrade it.
+REQUIRED_CHECKS = ("startup", "mongodb")
+
+
 @dataclass
 class Readiness:
     checks: dict[str, str] = field(default_factory=dict)
@@ -89,21 +100,30 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        servers_ok = all(value == "ok" for value in self.checks.values())
+        # The topics: this process's own startup step (creating what it publishes to),
+        # so a refusal makes it unready; "pending" (Kafka not reached yet) does not.
         topics_ok = not self.topics.startswith("failed")
-        return servers_ok and topics_ok and self.outbox.get("status") == "ok"
+        return topics_ok and all(self.checks.get(name) == "ok" for name in REQUIRED_CHECKS)
+
+    @property
+    def degraded(self) -> list[str]:
+        """Shared servers this process cannot use now: the requests that need them fail
+        (Redis: authenticated requests get 503), the others are served."""
+        return [n for n, v in self.checks.items() if v != "ok" and n not in REQUIRED_CHECKS]
 
     def as_dict(self) -> dict[str, Any]:
         status = "ready" if self.ready else "not ready"
         return {
             "status": status,
             "checks": self.checks,
+            "degraded": self.degraded,
             "outbox": self.outbox,
             "topics": self.topics,
         }
 
 
 async def check_readiness(
+    started: bool,
     users: UserStore,
     revocations: RevocationStore,
     backlog: BacklogGauge,
@@ -111,19 +131,29 @@ async def check_readiness(
     topics: str = "disabled",
 ) -> Readiness:
     readiness = Readiness(topics=topics)
-    for name, ping in (("mongodb", users.ping), ("redis", revocations.ping)):
-        try:
-            await ping()
-            readiness.checks[name] = "ok"
-        except DependencyUnavailable:
-            readiness.checks[name] = "unavailable"
+    readiness.checks["startup"] = "ok" if started else "starting"
+    for name, up in (await reachable(users, revocations)).items():
+        readiness.checks[name] = "ok" if up else "unavailable"
     readiness.outbox = await outbox_status(backlog, max_age_seconds)
     return readiness
 
 
+async def reachable(users: UserStore, revocations: RevocationStore) -> dict[str, bool]:
+    """Whether this process reaches each server now: one ping each."""
+    found = {}
+    for name, ping in (("mongodb", users.ping), ("redis", revocations.ping)):
+        try:
+            await ping()
+            found[name] = True
+        except DependencyUnavailable:
+            found[name] = False
+    return found
+
+
 async def outbox_status(backlog: BacklogGauge, max_age_seconds: int) -> dict[str, Any]:
-    """Backlog size and age; stale when the oldest event has waited longer than allowed,
-    which means delivery to Kafka is stuck."""
+    """Backlog size and age, shared by every process; stale when the oldest event has
+    waited longer than allowed, which means delivery to Kafka is stuck. Information for
+    whoever reads it (and the metric the alerts use), not a reason to be unready."""
     try:
         reading = await backlog.read()
     except DependencyUnavailable:

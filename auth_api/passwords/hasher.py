@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import sys
 import threading
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from passlib.context import CryptContext
+
+from auth_api.passwords.cpu_quota import cpu_quota
 
 # bcrypt reads only 72 bytes and bcrypt 5 raises beyond that; we never truncate silently.
 BCRYPT_MAX_BYTES = 72
@@ -50,12 +53,14 @@ def build_context(params: HashParameters) -> CryptContext:
     )
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on: fewer than the machine's when it is pinned or
-    confined by a container's cpuset."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def usable_cpus(read_quota: Callable[[], float | None] = cpu_quota) -> int:
+    """The CPUs this process may use: those it may run on (fewer than the machine's when
+    pinned or confined by a cpuset), and no more than its cgroup's CPU quota, rounded
+    up (a container's CPU limit)."""
+    pinned = hasattr(os, "sched_getaffinity")
+    cpus = len(os.sched_getaffinity(0)) if pinned else (os.cpu_count() or 1)
+    quota = read_quota()
+    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
 
 
 def hashing_pool(workers: int, niceness: int) -> ThreadPoolExecutor:
@@ -88,6 +93,7 @@ class PasswordHasher:
     def __init__(self, params: HashParameters, concurrency: int = 0, niceness: int = 0) -> None:
         self._context = build_context(params)
         workers = concurrency or usable_cpus()
+        log.info("password hashing: %d in flight at most", workers)
         # The pool size is the bound on hashes in flight; the rest wait in its queue.
         self._pool = hashing_pool(workers, niceness)
         # Verified against when the email is unknown, so both paths cost one hash.

@@ -21,6 +21,7 @@ from auth_api.errors import (
     NotAuthenticated,
     RefreshTokenReused,
     SessionNotFound,
+    WriteContention,
 )
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.events import EventType, PendingEvent
@@ -36,7 +37,7 @@ from auth_api.model.session import (
 )
 from auth_api.model.user import User
 from auth_api.security.stores import RevocationStore
-from auth_api.store.ports import SessionStore
+from auth_api.store.ports import GUARDED_WRITE_ATTEMPTS, SessionStore
 from auth_api.tokens.access import AccessTokenCodec, IssuedToken
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason, valid_after_value
@@ -133,6 +134,17 @@ class SessionService:
         token = RefreshToken.parse(raw_token)
         if token is None:
             raise InvalidRefreshToken
+        # A lost compare-and-set means another refresh of this token won: deciding again
+        # against what it stored ends in a replay or a refusal, not in another attempt.
+        # Bounded all the same, so that no stored state can keep a request looping.
+        for _ in range(GUARDED_WRITE_ATTEMPTS):
+            pair = await self._refresh_once(token, user_agent)
+            if pair is not None:
+                return pair
+        raise WriteContention("mongodb")
+
+    async def _refresh_once(self, token: RefreshToken, user_agent: str) -> TokenPair | None:
+        """The new pair; None when a concurrent write won the rotation's compare-and-set."""
         read_at = self._clock.now()
         user = await self._store.find_with_sessions(token.user_id)
         session = user.sessions.get(token.session_id) if user else None
@@ -153,15 +165,13 @@ class SessionService:
 
     async def _rotate(
         self, token: RefreshToken, user: User, session: Session, user_agent: str, read_at: datetime
-    ) -> TokenPair:
+    ) -> TokenPair | None:
         successor = self._successor(token, session.generation + 1)
         rotated = session.rotated(
             successor.hash, self._clock.now(), user_agent[:MAX_USER_AGENT_LENGTH]
         )
         if not await self._store.replace_session(token.user_id, token.hash, rotated):
-            # Lost the race to a concurrent refresh with the same token: decide again
-            # against what the winner stored.
-            return await self.refresh(str(token), user_agent)
+            return None
         audit.info("refresh", extra={"audit": "refresh", "user_id": token.user_id})
         return self.token_pair(user, rotated, successor, read_at)
 

@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from auth_api.errors import DependencyUnavailable
+from auth_api.store.mongo_concerns import MongoConcerns, concerned_database
 from auth_api.store.mongo_errors import mongo_errors
 
 KEY_COLLECTION = "signing_keys"
@@ -23,8 +24,13 @@ Document = dict[str, Any]
 class MongoKeyStore:
     """Implements KeyStore in the `signing_keys` collection of the service's database."""
 
-    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
-        self._keys = client[database][KEY_COLLECTION]
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        concerns: MongoConcerns | None = None,
+    ) -> None:
+        self._keys = concerned_database(client, database, concerns)[KEY_COLLECTION]
 
     async def keep_first(self, key_id: str, make: Callable[[], Document]) -> Document:
         if (stored := await self._find(key_id)) is not None:

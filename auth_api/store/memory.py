@@ -21,7 +21,10 @@ from auth_api.store.ports import (
     BACKLOG_MAX_USERS,
     GUARDED_WRITE_ATTEMPTS,
     BacklogReading,
+    Lease,
+    LeaseTerms,
     LoginRecord,
+    MarkerPage,
     PendingPage,
     UserEvents,
 )
@@ -172,8 +175,23 @@ class MemoryUserStore(MemoryAccounts):
     async def pending_of(self, user_id: str) -> UserEvents | None:
         return self._outbox.pending_of(user_id)
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
-        self._outbox.mark_delivered(user_id, events)
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
+        return self._outbox.mark_delivered(user_id, events)
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        return self._outbox.unleased_page(limit, now)
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        return self._outbox.lease(user_id, terms)
+
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        return self._outbox.events_of(user_ids)
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        return self._outbox.drop_if_unchanged(user_id, version)
+
+    async def release(self, user_id: str, owner: str) -> None:
+        self._outbox.release(user_id, owner)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         reading = self._outbox.read_backlog(BACKLOG_MAX_USERS)

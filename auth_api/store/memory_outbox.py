@@ -9,14 +9,27 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from auth_api.model.events import PendingEvent
-from auth_api.store.ports import BACKLOG_MAX_USERS, BacklogReading, PendingPage, UserEvents
+from auth_api.store.ports import (
+    BACKLOG_MAX_USERS,
+    BacklogReading,
+    Lease,
+    LeaseTerms,
+    MarkerPage,
+    PendingPage,
+    UserEvents,
+)
 
 
 @dataclass
 class Marker:
-    v: str  # id of the event recorded last
+    v: str | None  # id of the event recorded last; None for a marker a lease made
     n: int  # events recorded minus events removed
     since: datetime  # oldest event recorded while the marker existed
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+    def is_free(self, now: datetime) -> bool:
+        return self.lease_until is None or self.lease_until <= now
 
 
 class MemoryOutbox:
@@ -50,7 +63,7 @@ class MemoryOutbox:
         events = self.events.get(user_id)
         return UserEvents(user_id, list(events)) if events else None
 
-    def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+    def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
         queue = self.events.get(user_id, [])
         removed: list[PendingEvent] = []
         for event in events:
@@ -58,11 +71,45 @@ class MemoryOutbox:
                 break
             removed.append(queue.pop(0))
         marker = self.markers.get(user_id)
-        if removed and marker is not None:
-            marker.n -= len(removed)
-            marker.since = max(marker.since, removed[-1].time)
-            if marker.n <= 0:
-                del self.markers[user_id]
+        if not removed:
+            return True
+        if marker is None:
+            return False
+        marker.n -= len(removed)
+        marker.since = max(marker.since, removed[-1].time)
+        if marker.n <= 0:
+            del self.markers[user_id]
+            return False
+        return True
+
+    def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        free = (uid for uid, marker in self.markers.items() if marker.is_free(now))
+        user_ids = list(itertools.islice(free, limit))
+        return MarkerPage(user_ids, full=len(user_ids) == limit)
+
+    def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        marker = self.markers.get(user_id)
+        if marker is None:
+            marker = self.markers[user_id] = Marker(None, 0, terms.now)
+        elif not (marker.is_free(terms.now) or marker.lease_owner == terms.owner):
+            return None
+        marker.lease_owner, marker.lease_until = terms.owner, terms.until
+        return Lease(user_id, marker.v)
+
+    def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        return [UserEvents(uid, list(self.events[uid])) for uid in user_ids if self.events.get(uid)]
+
+    def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        marker = self.markers.get(user_id)
+        if marker is None or marker.v != version:
+            return False
+        del self.markers[user_id]
+        return True
+
+    def release(self, user_id: str, owner: str) -> None:
+        marker = self.markers.get(user_id)
+        if marker is not None and marker.lease_owner == owner:
+            marker.lease_owner = marker.lease_until = None
 
     def restore_markers(self, limit: int, after: str = "") -> str | None:
         pending = sorted(uid for uid, events in self.events.items() if events and uid > after)

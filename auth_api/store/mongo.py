@@ -32,12 +32,16 @@ from auth_api.store.documents import (
     sessions_from_document,
 )
 from auth_api.store.mongo_accounts import MongoAccounts, welcome_fields
+from auth_api.store.mongo_concerns import MongoConcerns, concerned_database
 from auth_api.store.mongo_errors import mongo_errors
 from auth_api.store.mongo_outbox import MARKERS, MongoOutbox
 from auth_api.store.ports import (
     GUARDED_WRITE_ATTEMPTS,
     BacklogReading,
+    Lease,
+    LeaseTerms,
     LoginRecord,
+    MarkerPage,
     PendingPage,
     UserEvents,
 )
@@ -105,11 +109,23 @@ class MongoUserStore(MongoAccounts):
     pending markers of `outbox_pending`, and AccountStore and MailOutbox
     (mongo_accounts.py)."""
 
-    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        concerns: MongoConcerns | None = None,
+    ) -> None:
         self._user_of = from_document
         self._client = client
-        self._users: AsyncCollection[Document] = client[database]["users"]
-        self._outbox = MongoOutbox(self._users, client[database][MARKERS])
+        db = concerned_database(client, database, concerns)
+        self._users: AsyncCollection[Document] = db["users"]
+        # The relay's reads see only what a majority holds (mongo_concerns.py); its
+        # writes, like every other, wait for the chosen write concern.
+        relay = (concerns or MongoConcerns()).relay_read
+        self._outbox = MongoOutbox(
+            self._users.with_options(read_concern=relay),
+            db[MARKERS].with_options(read_concern=relay),
+        )
 
     async def setup(self) -> None:
         # Once, at start, off any request path: building an index on a loaded server can
@@ -279,9 +295,29 @@ class MongoUserStore(MongoAccounts):
         async with mongo_errors():
             return await self._outbox.pending_of(user_id)
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
         async with mongo_errors():
-            await self._outbox.mark_delivered(user_id, events)
+            return await self._outbox.mark_delivered(user_id, events)
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        async with mongo_errors():
+            return await self._outbox.unleased_page(limit, now)
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        async with mongo_errors():
+            return await self._outbox.lease(user_id, terms)
+
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        async with mongo_errors():
+            return await self._outbox.events_of(user_ids)
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        async with mongo_errors():
+            return await self._outbox.drop_if_unchanged(user_id, version)
+
+    async def release(self, user_id: str, owner: str) -> None:
+        async with mongo_errors():
+            await self._outbox.release(user_id, owner)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         async with mongo_errors():

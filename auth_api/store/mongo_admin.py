@@ -29,6 +29,7 @@ from auth_api.store.documents import (
     session_to_document,
 )
 from auth_api.store.mongo import MongoUserStore, from_document
+from auth_api.store.mongo_concerns import MongoConcerns, concerned_database
 from auth_api.store.mongo_errors import mongo_errors
 from quizauth_wire import ADMIN_ROLE, USER_ROLE
 
@@ -64,10 +65,15 @@ class MongoAdminStore:
     """Implements AdminStore over the collection, and with the writes, of `users`."""
 
     def __init__(
-        self, users: MongoUserStore, client: AsyncMongoClient[Document], database: str
+        self,
+        users: MongoUserStore,
+        client: AsyncMongoClient[Document],
+        database: str,
+        concerns: MongoConcerns | None = None,
     ) -> None:
         self._store = users
-        self._users: AsyncCollection[Document] = client[database]["users"]
+        db = concerned_database(client, database, concerns)
+        self._users: AsyncCollection[Document] = db["users"]
 
     async def list_users(self, query: UserQuery) -> list[User]:
         projection = {"outbox": 0, "sessions": 0}

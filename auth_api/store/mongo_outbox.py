@@ -13,8 +13,16 @@ The order of the writes keeps the markers right without transactions:
   before reading the events: an event written after that read sets `v` to its own id,
   never seen before, or recreates the marker after the drop.
 - Removing delivered events decrements `n`; at zero the marker is dropped under the same
-  guard on `v`. Every marker filter is `{_id}` or `{_id, v}`, each exactly the keys of a
-  unique index: the one kind of index the in-memory MongoDB stand-in uses.
+  guard on `v`.
+
+With several API processes, a relay delivers a user's events only while it holds the
+lease on that user's marker (`lease_owner`, `lease_until`), taken by one atomic
+find-and-modify that matches only a free, expired or already owned lease. So one relay at
+a time publishes a user's events, in order, and an event is published twice only when a
+relay dies (or stalls past its lease) between publishing it and removing it.
+
+Every marker filter pins `_id` (`{_id}`, `{_id, v}`, `{_id, lease...}`): the stand-in
+answers those from a unique index too (infra/mongo/MongoWireServer.java).
 """
 
 from __future__ import annotations
@@ -29,7 +37,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from auth_api.model.events import PendingEvent
-from auth_api.store.ports import BACKLOG_MAX_USERS, BacklogReading, PendingPage, UserEvents
+from auth_api.store.ports import (
+    BACKLOG_MAX_USERS,
+    BacklogReading,
+    Lease,
+    LeaseTerms,
+    MarkerPage,
+    PendingPage,
+    UserEvents,
+)
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
@@ -102,10 +118,51 @@ class MongoOutbox:
         events = events_of(doc or {})
         return UserEvents(user_id, events) if events else None
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
         removed = [event for event in events if await self._remove(user_id, event)]
-        if removed:
-            await self._settle(user_id, len(removed), removed[-1].time)
+        if not removed:
+            return True
+        return await self._settle(user_id, len(removed), removed[-1].time)
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        free = {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
+        markers = await self._markers.find(free, {"_id": 1}).limit(limit).to_list()
+        return MarkerPage([m["_id"] for m in markers], full=len(markers) == limit)
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        takeable = [
+            {"lease_until": None},
+            {"lease_until": {"$lte": terms.now}},
+            {"lease_owner": terms.owner},
+        ]
+        update = {
+            "$set": {"lease_owner": terms.owner, "lease_until": terms.until},
+            # A marker made here (its writer's marker write failed) counts no event.
+            "$setOnInsert": {"n": 0, "since": terms.now},
+        }
+        try:
+            marker = await self._markers.find_one_and_update(
+                {"_id": user_id, "$or": takeable},
+                update,
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return None  # the marker exists and another relay's lease runs
+        return Lease(user_id, (marker or {}).get("v"))
+
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        outboxes = await self._outboxes(user_ids) if user_ids else {}
+        return [UserEvents(uid, events) for uid, events in outboxes.items() if events]
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        return await self._drop(user_id, version)
+
+    async def release(self, user_id: str, owner: str) -> None:
+        await self._markers.update_one(
+            {"_id": user_id, "lease_owner": owner},
+            {"$unset": {"lease_owner": "", "lease_until": ""}},
+        )
 
     async def _remove(self, user_id: str, event: PendingEvent) -> bool:
         """Remove exactly this event, by its whole value under a bare `_id` filter: harmless
@@ -125,7 +182,7 @@ class MongoOutbox:
         stored = (doc or {}).get("outbox") or []
         return next((e for e in stored if e.get("id") == event_id), None)
 
-    async def _settle(self, user_id: str, removed: int, last_removed: datetime) -> None:
+    async def _settle(self, user_id: str, removed: int, last_removed: datetime) -> bool:
         # What is left was recorded after the last removed event: its time becomes the
         # marker's lower bound of the oldest.
         marker = await self._markers.find_one_and_update(
@@ -134,11 +191,15 @@ class MongoOutbox:
             # No projection: FerretDB refuses one here, and a marker is four fields.
             return_document=ReturnDocument.AFTER,
         )
-        if marker is not None and marker.get("n", 0) <= 0:
-            await self._drop(user_id, marker.get("v"))
+        if marker is None:
+            return False
+        if marker.get("n", 0) <= 0:
+            return not await self._drop(user_id, marker.get("v"))
+        return True
 
-    async def _drop(self, user_id: str, seen_version: object) -> None:
-        await self._markers.delete_one({"_id": user_id, "v": seen_version})
+    async def _drop(self, user_id: str, seen_version: object) -> bool:
+        result = await self._markers.delete_one({"_id": user_id, "v": seen_version})
+        return result.deleted_count == 1
 
     async def restore_markers(self, limit: int, after: str = "") -> str | None:
         query: Document = {"outbox.id": {"$exists": True}}

@@ -59,6 +59,34 @@ class PendingPage:
 
 
 @dataclass(frozen=True)
+class MarkerPage:
+    """Users whose pending marker no relay holds a lease on, in no particular order.
+    `full`: as many as asked for, so more may wait."""
+
+    user_ids: list[str]
+    full: bool
+
+
+@dataclass(frozen=True)
+class LeaseTerms:
+    """A relay's claim on a user's marker: `owner` alone delivers the user's events until
+    `until`, or until it lets go. `now` decides whether another owner's lease expired."""
+
+    owner: str
+    now: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lease taken. `version` is the marker's `v` when it was taken: a marker found
+    without events is dropped only if no event was recorded since."""
+
+    user_id: str
+    version: str | None
+
+
+@dataclass(frozen=True)
 class BacklogReading:
     """Undelivered events counted from at most a bounded number of pending markers.
     When `complete` is False more users were pending than were read: `events` is a lower
@@ -133,9 +161,26 @@ class Outbox(Protocol):
     async def pending_of(self, user_id: str) -> UserEvents | None:
         """One user's undelivered events (None when there are none): a lookup by id."""
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
         """Remove delivered events: a prefix of what `pending` returned, in order.
-        Removing an event that is no longer there is harmless."""
+        Removing an event that is no longer there is harmless. True when the marker
+        remains: events were recorded meanwhile (or none was removed, so it is unknown)."""
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        """Up to `limit` marked users on whose marker no lease runs at `now`."""
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        """Take (or extend, for the same owner) the lease on the user's marker, creating
+        the marker if it is missing; None when another owner's lease still runs."""
+
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        """The undelivered events of these users (those that have any), in one read."""
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        """Drop the marker if its `v` is still `version`; False when an event came since."""
+
+    async def release(self, user_id: str, owner: str) -> None:
+        """Let go of the lease, if `owner` still holds it: another relay may deliver."""
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Number of undelivered events and the time of the oldest (read_backlog with

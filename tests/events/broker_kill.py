@@ -11,6 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,7 +21,15 @@ from auth_api import container as container_module
 from auth_api.container import Backends
 from auth_api.model.events import PendingEvent, encode
 from auth_api.settings import Settings
-from auth_api.store.ports import BacklogReading, Outbox, PendingPage, UserEvents
+from auth_api.store.ports import (
+    BacklogReading,
+    Lease,
+    LeaseTerms,
+    MarkerPage,
+    Outbox,
+    PendingPage,
+    UserEvents,
+)
 from quizauth_wire import topic_for
 from tests.support.api import bearer, login, register, unique_email
 from tests.support.forgery import parts
@@ -68,8 +77,26 @@ class RecordingOutbox:
             self._note(batch)
         return batch
 
-    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> None:
-        await self._inner.mark_delivered(user_id, events)
+    async def events_of(self, user_ids: list[str]) -> list[UserEvents]:
+        batches = await self._inner.events_of(user_ids)
+        for batch in batches:
+            self._note(batch)
+        return batches
+
+    async def mark_delivered(self, user_id: str, events: list[PendingEvent]) -> bool:
+        return await self._inner.mark_delivered(user_id, events)
+
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
+        return await self._inner.unleased_page(limit, now)
+
+    async def lease(self, user_id: str, terms: LeaseTerms) -> Lease | None:
+        return await self._inner.lease(user_id, terms)
+
+    async def drop_if_unchanged(self, user_id: str, version: str | None) -> bool:
+        return await self._inner.drop_if_unchanged(user_id, version)
+
+    async def release(self, user_id: str, owner: str) -> None:
+        await self._inner.release(user_id, owner)
 
     async def backlog(self) -> tuple[int, Any]:
         return await self._inner.backlog()

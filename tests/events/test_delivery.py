@@ -115,9 +115,11 @@ async def test_an_event_recorded_by_a_killed_process_is_published_after_restart(
     assert envelope["id"] == stored["outbox"][0]["id"]
 
 
-async def test_readiness_reports_the_backlog_and_fails_once_it_is_too_old(
+async def test_readiness_reports_a_stale_backlog_and_stays_ready(
     real_settings: SettingsFactory,
 ) -> None:
+    """Kafka away and events waiting is shared by every process: shown and alerted on,
+    never a reason for the process to stop serving requests."""
     unreachable = f"127.0.0.1:{free_port()}"
     stuck = real_settings(
         kafka_bootstrap=unreachable, outbox_max_age_seconds=1, io_timeout_seconds=0.5
@@ -127,16 +129,21 @@ async def test_readiness_reports_the_backlog_and_fails_once_it_is_too_old(
             assert (await register(api)).status_code == 201
         assert (await api.get("/health/ready")).json()["outbox"]["backlog"] == 2
 
-        async def unready() -> bool:
-            return (await api.get("/health/ready")).status_code == 503
+        async def stale() -> bool:
+            outbox = (await api.get("/health/ready")).json()["outbox"]
+            return bool(outbox["status"] == "stale")
 
-        await eventually(unready, 10, "readiness to fail")
-        body = (await api.get("/health/ready")).json()
-    assert body["checks"] == {"mongodb": "ok", "redis": "ok"}
+        await eventually(stale, 10, "the backlog to be reported stale")
+        ready = await api.get("/health/ready")
+        body = ready.json()
+    assert ready.status_code == 200, json.dumps(body)
+    assert body["status"] == "ready"
+    assert body["checks"] == {"startup": "ok", "mongodb": "ok", "redis": "ok"}
+    assert body["degraded"] == []
     assert body["outbox"]["status"] == "stale"
     assert body["outbox"]["backlog"] == 2
     assert body["outbox"]["oldest_age_seconds"] > 1
-    # The same data with a reachable Kafka: the backlog drains and readiness recovers.
+    # The same data with a reachable Kafka: the backlog drains.
     async with running(create_app(real_settings(outbox_max_age_seconds=1))) as api:
         await outbox_drained(api)
         ready = await api.get("/health/ready")

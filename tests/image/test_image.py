@@ -137,7 +137,7 @@ def test_processes_run_as_the_non_root_user(api: Api) -> None:
 async def test_ready_with_every_server(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200, response.text
-    assert response.json()["checks"] == {"mongodb": "ok", "redis": "ok"}
+    assert response.json()["checks"] == {"startup": "ok", "mongodb": "ok", "redis": "ok"}
 
 
 async def test_the_web_page_is_served(client: httpx.AsyncClient) -> None:

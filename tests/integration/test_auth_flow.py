@@ -89,7 +89,8 @@ async def test_health(api: httpx.AsyncClient) -> None:
     assert (await api.get("/health/live")).json() == {"status": "ok"}
     ready = await api.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"mongodb": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {"startup": "ok", "mongodb": "ok", "redis": "ok"}
+    assert ready.json()["degraded"] == []
 
 
 async def test_openapi_declares_bearer_auth(api: httpx.AsyncClient) -> None:

@@ -12,9 +12,11 @@ import httpx
 
 from auth_api.app import create_app
 from auth_api.settings import Settings
+from infra.stack_lib.api import free_port
 from tests.conftest import running
 from tests.ops.support import Scrape, scrape
 from tests.support.api import PASSWORD, bearer, login, register, unique_email
+from tests.support.polling import eventually
 
 DELIVERY_WAIT_SECONDS = 20
 
@@ -142,3 +144,20 @@ async def test_metrics_needs_no_token_and_stays_out_of_the_schema(
     assert metrics.status_code == 200
     assert "# TYPE auth_http_requests_total counter" in metrics.text
     assert "/metrics" not in schema["paths"]
+
+
+async def test_each_process_shows_the_servers_it_reaches_and_whether_its_relay_waits(
+    real_settings: Callable[..., Settings],
+) -> None:
+    unreachable = f"127.0.0.1:{free_port()}"
+    settings = real_settings(kafka_bootstrap=unreachable, io_timeout_seconds=0.5)
+    async with running(create_app(settings)) as api:
+        first = await scrape(api)
+        await register(api)
+
+        async def paused() -> bool:
+            return (await scrape(api)).value("auth_outbox_relay_paused") == 1
+
+        await eventually(paused, 10, "the relay to report that it waits for Kafka")
+    assert first.value("auth_dependency_reachable", dependency="mongodb") == 1
+    assert first.value("auth_dependency_reachable", dependency="redis") == 1

@@ -3,7 +3,10 @@ and introspection."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from auth_api.tokens.key_directory import KeyDirectory
 from tests.conftest import running
 from tests.support.api import assert_problem, bearer
 from tests.support.forgery import parts
+from tests.support.polling import eventually
 from tests.support.sessions import logged_in, me_status
 
 SettingsFactory = Callable[..., Settings]
@@ -136,3 +140,56 @@ async def test_introspection_without_configured_clients_is_refused(
 ) -> None:
     async with running(create_app(make_settings())) as api:
         assert_problem(await introspect(api, "x"), 401, "INVALID_CLIENT")
+
+
+async def jwks_kids(api: httpx.AsyncClient) -> set[str]:
+    return {key["kid"] for key in (await api.get("/.well-known/jwks.json")).json()["keys"]}
+
+
+async def test_a_rotation_takes_effect_without_a_restart(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    directory = KeyDirectory(tmp_path)
+    old_kid = directory.generate("ES256", activate=True)
+    settings = asymmetric(make_settings, tmp_path, jwt_keys_reload_seconds=0.05)
+    async with running(create_app(settings)) as api:
+        email, old_tokens = await logged_in(api)
+        new_kid = directory.generate("ES256", activate=False)
+
+        async def published() -> bool:
+            return await jwks_kids(api) == {old_kid, new_kid}
+
+        await eventually(published, 10, "the new key in the JWKS")
+        directory.activate(new_kid)
+
+        async def signing_with_the_new_key() -> bool:
+            _, tokens = await logged_in(api, email)
+            return parts(str(tokens["access_token"]))[0]["kid"] == new_kid
+
+        await eventually(signing_with_the_new_key, 10, "tokens signed with the new key")
+        assert await me_status(api, str(old_tokens["access_token"])) == 200
+        (tmp_path / "keys.json").write_text("{broken")
+        await asyncio.sleep(0.2)  # several checks: each sees the broken file
+        assert await jwks_kids(api) == {old_kid, new_kid}
+        assert await me_status(api, str(old_tokens["access_token"])) == 200
+
+
+async def test_sighup_reloads_the_keys_at_once(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    directory = KeyDirectory(tmp_path)
+    old_kid = directory.generate("ES256", activate=True)
+    # No periodic check: only the signal can make the new key appear.
+    settings = asymmetric(make_settings, tmp_path, jwt_keys_reload_seconds=0)
+    async with running(create_app(settings)) as api:
+        new_kid = directory.generate("ES256", activate=True)
+        await asyncio.sleep(0.1)
+        assert await jwks_kids(api) == {old_kid}
+        # The app's handler must be in place: the default action of SIGHUP ends the process.
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), signal.SIGHUP)
+
+        async def reloaded() -> bool:
+            return await jwks_kids(api) == {old_kid, new_kid}
+
+        await eventually(reloaded, 10, "the keys reloaded on SIGHUP")

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import pytest
 
@@ -15,7 +16,7 @@ from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
 from auth_api.store.memory import MemoryUserStore
-from auth_api.store.ports import PendingPage
+from auth_api.store.ports import MarkerPage
 
 
 def user(email: str) -> User:
@@ -82,9 +83,9 @@ class CountingStore(MemoryUserStore):
         super().__init__()
         self.sweeps = 0
 
-    async def pending_page(self, limit: int) -> PendingPage:
+    async def unleased_page(self, limit: int, now: datetime) -> MarkerPage:
         self.sweeps += 1
-        return await super().pending_page(limit)
+        return await super().unleased_page(limit, now)
 
 
 async def test_a_notification_delivers_without_sweeping_the_outbox() -> None:
