@@ -384,6 +384,7 @@ async def build_container(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Co
             accounts=accounts,
             users=backends.users,
             store=backends.accounts,
+            admins=backends.admin,
             hasher=hasher,
             limiter=backends.limiter,
             limits=lifecycle_limits(settings),

@@ -14,16 +14,7 @@ from jwt import PyJWK
 
 from quizauth_client.denylist import Denylist, DenylistUnavailable
 from quizauth_client.jwks import JwksCache, JwksUnavailable
-from quizauth_wire import (
-    ACCESS_TOKEN_TYPE,
-    REQUIRED_CLAIMS,
-    ROLES_CLAIM,
-    SCOPE_CLAIM,
-    USER_ROLE,
-    access_token_kid,
-    roles_from_claim,
-    scopes_from_claim,
-)
+from quizauth_wire import REQUIRED_CLAIMS, USER_ROLE, access_token_kid, read_access_claims
 
 # Far above any token the auth service issues (as its own limit).
 MAX_TOKEN_LENGTH = 4096
@@ -69,13 +60,12 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> AuthenticatedUser:
         claims = await self._decode(token)
-        roles = roles_from_claim(claims.get(ROLES_CLAIM))
-        scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
-        if roles is None or scopes is None:
-            raise TokenRejected("malformed roles or scope")
+        read = read_access_claims(claims)  # the reading the auth service shares
+        if read is None:
+            raise TokenRejected("not an access token of this service")
         try:
             revoked = await self._denylist.is_revoked(
-                claims["jti"], claims["sub"], claims["sid"], claims["iat"]
+                read.jti, read.user_id, read.session_id, read.issued_at
             )
         except Exception as exc:
             if not is_unavailability(exc):
@@ -84,7 +74,7 @@ class TokenVerifier:
             raise TokenRejected("revocation check unavailable", unavailable=True) from exc
         if revoked:
             raise TokenRejected("revoked")
-        return AuthenticatedUser(claims["sub"], claims["sid"], claims, roles, scopes)
+        return AuthenticatedUser(read.user_id, read.session_id, claims, read.roles, read.scopes)
 
     async def _decode(self, token: str) -> dict[str, Any]:
         kid = access_token_kid(token) if len(token) <= MAX_TOKEN_LENGTH else None
@@ -96,10 +86,7 @@ class TokenVerifier:
             raise TokenRejected("signing keys unavailable", unavailable=True) from exc
         if key is None:
             raise TokenRejected("unknown key")
-        claims = self._verified_claims(token, key)
-        if claims.get("token_type") != ACCESS_TOKEN_TYPE or not has_claim_types(claims):
-            raise TokenRejected("not an access token")
-        return claims
+        return self._verified_claims(token, key)
 
     def _verified_claims(self, token: str, key: PyJWK) -> dict[str, Any]:
         try:
@@ -126,9 +113,3 @@ def is_unavailability(error: Exception) -> bool:
         return True
     redis_errors = sys.modules.get("redis.exceptions")
     return redis_errors is not None and isinstance(error, redis_errors.RedisError)
-
-
-def has_claim_types(claims: dict[str, Any]) -> bool:
-    """The claims the denylist reads have the types the auth service issues."""
-    strings = all(isinstance(claims[name], str) for name in ("sub", "jti", "sid"))
-    return strings and isinstance(claims["iat"], int) and not isinstance(claims["iat"], bool)

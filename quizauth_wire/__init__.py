@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import TypeGuard
 
 # --- Access tokens -------------------------------------------------------------------
 
@@ -85,6 +86,45 @@ def scopes_from_claim(value: object) -> frozenset[str] | None:
     if not all(is_scope_token(s) for s in scopes):
         return None
     return frozenset(scopes)
+
+
+@dataclass(frozen=True)
+class WireClaims:
+    """An access token's claims as the service and its clients both read them, once the
+    signature, issuer, audience and times are checked."""
+
+    user_id: str
+    jti: str
+    session_id: str
+    issued_at: int
+    expires_at: int
+    roles: frozenset[str]
+    scopes: frozenset[str]
+
+
+def read_access_claims(claims: dict[str, object]) -> WireClaims | None:
+    """The claims of a decoded access token, or None when it is not one the auth service
+    issues: another token type, an id that is not a string, a time that is not a whole
+    number (a JSON `true` is not one, though Python counts it as an int), or unreadable
+    roles or scope. The one reading the service and `quizauth_client` share, so that the
+    two cannot come to disagree on what a token is."""
+    if claims.get("token_type") != ACCESS_TOKEN_TYPE:
+        return None
+    sub, jti, sid = claims.get("sub"), claims.get("jti"), claims.get("sid")
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not (isinstance(sub, str) and isinstance(jti, str) and isinstance(sid, str)):
+        return None
+    if not (_whole_number(iat) and _whole_number(exp)):
+        return None
+    roles = roles_from_claim(claims.get(ROLES_CLAIM))
+    scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
+    if roles is None or scopes is None:
+        return None
+    return WireClaims(sub, jti, sid, iat, exp, roles, scopes)
+
+
+def _whole_number(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def scope_claim(scopes: Iterable[str]) -> str:

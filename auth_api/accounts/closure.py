@@ -9,6 +9,7 @@ from auth_api.accounts.lifecycle_base import LifecycleFlows, audit
 from auth_api.errors import NotAuthenticated
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.store.account_ports import AccountChange, AccountRecord, AccountState
+from auth_api.store.admin_ports import keeping_an_admin
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import RevocationReason
 
@@ -35,7 +36,17 @@ class ClosureFlows(LifecycleFlows):
         user = await self._current(claims.user_id)
         await self._throttle("delete", user.id, client_ip)
         await self._deps.accounts.confirm_password(user, password, client_ip)
-        cut_off = await self._revoke_every_token(user.id, RevocationReason.ACCOUNT_DELETED)
+        # The last admin may not leave (409, and nothing revoked): the command line could
+        # make another, but an admin page nobody can open is not to be found by accident.
+        async with keeping_an_admin(self._deps.admins, user.is_admin):
+            ended = await self._erase(user.id)
+        # As for a reset: a refresh signed after the cut-off's second dies with its session.
+        await self._deny_sessions(user.id, ended)
+        audit.info("account deleted", extra={"audit": "account_deleted", "user_id": user.id})
+
+    async def _erase(self, user_id: str) -> list[str]:
+        """The tombstone written; the sessions that were live, for their denial."""
+        cut_off = await self._revoke_every_token(user_id, RevocationReason.ACCOUNT_DELETED)
         now = self._clock.now()
         ended: list[str] = []
 
@@ -54,11 +65,9 @@ class ClosureFlows(LifecycleFlows):
                 events=[cut_off, event],
             )
 
-        if await self._change(user.id, decide) is None:
+        if await self._change(user_id, decide) is None:
             raise NotAuthenticated
-        # As for a reset: a refresh signed after the cut-off's second dies with its session.
-        await self._deny_sessions(user.id, ended)
-        audit.info("account deleted", extra={"audit": "account_deleted", "user_id": user.id})
+        return ended
 
     async def export(self, claims: AccessClaims, client_ip: str) -> dict[str, Any]:
         await self._throttle("export", claims.user_id, client_ip)

@@ -23,6 +23,7 @@ from auth_api.security.addresses import limit_subject
 from auth_api.security.stores import LimitRule, RateLimiter, RevocationStore
 from auth_api.sessions.service import session_revoked_event, tokens_revoked_event
 from auth_api.store.account_ports import AccountChange, AccountState, AccountStore
+from auth_api.store.admin_ports import AdminStore
 from auth_api.store.ports import UserStore
 from auth_api.tokens.access import AccessTokenCodec
 from quizauth_wire import RevocationReason, valid_after_value
@@ -43,6 +44,7 @@ class LifecycleDeps:
     accounts: AccountService
     users: UserStore
     store: AccountStore
+    admins: AdminStore
     hasher: PasswordHasher
     limiter: RateLimiter
     limits: LifecycleLimits

@@ -20,7 +20,6 @@ from auth_api.admin.listing import ListRequest, encode_cursor, to_query
 from auth_api.errors import (
     DependencyUnavailable,
     Forbidden,
-    LastAdmin,
     UnknownRoles,
     UserNotFound,
 )
@@ -35,7 +34,13 @@ from auth_api.sessions.service import (
     session_revoked_event,
     tokens_revoked_event,
 )
-from auth_api.store.admin_ports import AdminStore, Disabling, Enabling, RolesChange
+from auth_api.store.admin_ports import (
+    AdminStore,
+    Disabling,
+    Enabling,
+    RolesChange,
+    keeping_an_admin,
+)
 from auth_api.store.ports import SessionStore, UserStore
 from auth_api.tokens.claims import AccessClaims
 from quizauth_wire import ADMIN_ROLE, RevocationReason, valid_after_value, with_user_role
@@ -171,13 +176,9 @@ class AdminService:
             if user.roles == requested:
                 return user
             loses_admin = user.is_admin and ADMIN_ROLE not in requested
-            if loses_admin:
-                await self._refuse_last_admin()
-            if await self._change_roles(actor, user, user.roles, requested):
-                if loses_admin and await self._stores.admin.count_admins() == 0:
-                    # A concurrent change took the other admin away: put this one back.
-                    await self._change_roles(actor, user, requested, user.roles)
-                    raise LastAdmin
+            async with keeping_an_admin(self._stores.admin, loses_admin):
+                changed = await self._change_roles(actor, user, user.roles, requested)
+            if changed:
                 user.roles = requested
                 return user
         raise DependencyUnavailable("mongodb")
@@ -191,10 +192,6 @@ class AdminService:
         if changed:
             self._recorded(user.id)
         return changed
-
-    async def _refuse_last_admin(self) -> None:
-        if await self._stores.admin.count_admins() <= 1:
-            raise LastAdmin
 
     # --- Disabling and enabling -------------------------------------------------------
 
@@ -216,8 +213,10 @@ class AdminService:
         return await self._existing(user.id)
 
     async def _write_disable(self, actor: Actor, user: User, reason: str) -> bool:
-        if user.is_admin:
-            await self._refuse_last_admin()
+        async with keeping_an_admin(self._stores.admin, user.is_admin):
+            return await self._store_disable(actor, user, reason)
+
+    async def _store_disable(self, actor: Actor, user: User, reason: str) -> bool:
         now = self._clock.now()
         reason_code = RevocationReason.ACCOUNT_DISABLED
         ended = [
@@ -232,9 +231,6 @@ class AdminService:
         if not await self._stores.admin.disable(Disabling(user.id, now, reason, ended, events)):
             return False
         self._recorded(user.id)
-        if user.is_admin and await self._stores.admin.count_admins() == 0:
-            await self._write_enable(actor, user.id)  # see _write_roles
-            raise LastAdmin
         return True
 
     async def enable(self, actor: Actor, user_id: str) -> User:

@@ -117,11 +117,12 @@ async def confirm_email_change(
     return Response(status_code=NO_CONTENT)
 
 
-@router.delete("/me", status_code=NO_CONTENT, responses=PASSWORD_CHECKED)
+@router.delete("/me", status_code=NO_CONTENT, responses={**PASSWORD_CHECKED, 409: PROBLEM})
 async def delete_account(
     body: PasswordRequest, claims: ClaimsDep, services: ServicesDep, ip: ClientIpDep
 ) -> Response:
-    """Ends every session, revokes every token and removes the personal data."""
+    """Ends every session, revokes every token and removes the personal data. 409
+    `LAST_ADMIN` for the only active admin, who must make another first."""
     await services.lifecycle.closure.delete(claims, body.password, ip)
     return Response(status_code=NO_CONTENT)
 

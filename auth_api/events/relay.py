@@ -31,6 +31,7 @@ from auth_api.events.publisher import EventPublisher, PublishFailed, TopicsRefus
 from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.events import EventType, PendingEvent, encode
 from auth_api.store.ports import LeaseTerms, Outbox, UserEvents
+from auth_api.workers.relay_loop import RelayLoop
 from quizauth_wire import topic_for
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,10 @@ def relay_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-class OutboxRelay:
+class OutboxRelay(RelayLoop):
+    expected_failures = (PublishFailed, DependencyUnavailable)
+    first_backoff_seconds = 0.2
+
     def __init__(
         self,
         outbox: Outbox,
@@ -87,59 +91,24 @@ class OutboxRelay:
         clock: Clock = SYSTEM_CLOCK,
         identity: str | None = None,
     ) -> None:
+        self._tuning = tuning or RelayTuning()
+        super().__init__("outbox relay", self._tuning.max_backoff_seconds, log)
         self.identity = identity or relay_identity()
         self._clock = clock
         self._outbox = outbox
         self._publisher = publisher
         self._prefix = topic_prefix
-        self._tuning = tuning or RelayTuning()
-        self._wake = asyncio.Event()
-        self._hinted: set[str] = set()
         self._last_sweep = float("-inf")
         self._last_backstop = float("-inf")
         # "pending" until the topics are known to exist: not tried yet, or Kafka did not
         # answer; "ok"; or "failed: <reason>" when the broker refused to create them.
         self.topics = "pending"
-        self._stopping = False
         self.published = 0
         self.failed = 0
-        # True from a failed round to the next good one: Kafka (or MongoDB) refuses.
-        self.paused = False
 
-    def notify(self, user_id: str) -> None:
-        """A request recorded an event for this user: deliver it now, by reading that one
-        document, rather than at the next sweep of the markers."""
-        self._hinted.add(user_id)
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the delivery in progress, then return from run()."""
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        backoff = 0.0
-        while not self._stopping:
-            try:
-                await self._next_round()
-                backoff, self.paused = 0.0, False
-            except (PublishFailed, DependencyUnavailable) as exc:
-                self.paused = True
-                backoff = self._next_backoff(backoff)
-                log.warning("outbox relay: delivery paused for %.1fs: %s", backoff, exc)
-                await self._sleep(backoff)
-            except Exception:
-                # A bug or a bad document must never end delivery for good: log it loudly
-                # and try again; the events stay in the outbox meanwhile.
-                self.paused = True
-                backoff = self._next_backoff(backoff)
-                log.exception("outbox relay: unexpected failure, retrying in %.1fs", backoff)
-                await self._sleep(backoff)
-
-    def _next_backoff(self, previous: float) -> float:
+    def _after_failure(self) -> None:
         # After any failure the next round sweeps everything: nothing waits for a hint.
         self._last_sweep = float("-inf")
-        return min(self._tuning.max_backoff_seconds, max(0.2, previous * 2))
 
     async def _next_round(self) -> None:
         now = self._clock.monotonic()
@@ -276,10 +245,3 @@ class OutboxRelay:
             self.topics = f"failed: {exc}"
             raise
         self.topics = "ok"
-
-    async def _sleep(self, seconds: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-        self._wake.clear()

@@ -5,8 +5,6 @@ A mail the server refuses for good is tried again now and then, until it expires
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ from auth_api.model.clock import SYSTEM_CLOCK, Clock
 from auth_api.model.mail import MailKind, PendingMail
 from auth_api.model.one_time_tokens import OneTimeTokens, TokenPurpose
 from auth_api.store.account_ports import MailOutbox, UserMails
+from auth_api.workers.relay_loop import RelayLoop
 
 log = logging.getLogger("auth_api.mail")
 
@@ -47,7 +46,9 @@ class MailRelayTuning:
     refused_retry_seconds: float = 600.0
 
 
-class MailRelay:
+class MailRelay(RelayLoop):
+    expected_failures = (MailFailed, DependencyUnavailable)
+
     def __init__(
         self,
         outbox: MailOutbox,
@@ -57,51 +58,24 @@ class MailRelay:
         tuning: MailRelayTuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self._tuning = tuning or MailRelayTuning()
+        super().__init__("mail relay", self._tuning.max_backoff_seconds, log)
         self._outbox = outbox
         self._mailer = mailer
         self._tokens = tokens
         self._identity = identity
-        self._tuning = tuning or MailRelayTuning()
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._hinted: set[str] = set()
         # Users whose delivery a failure interrupted, this round or an earlier one.
         self._retry: set[str] = set()
         self._last_sweep = float("-inf")
         self._refused_until: dict[str, float] = {}
-        self._stopping = False
         self.sent = 0
         self.failed = 0
         self.expired = 0
 
-    def notify(self, user_id: str) -> None:
-        """A request recorded a mail for this user: send it now."""
-        self._hinted.add(user_id)
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        backoff = 0.0
-        while not self._stopping:
-            try:
-                await self._next_round()
-                backoff = 0.0
-            except (MailFailed, DependencyUnavailable) as exc:
-                backoff = self._next_backoff(backoff)
-                log.warning("mail relay: sending paused for %.1fs: %s", backoff, exc)
-                await self._sleep(backoff)
-            except Exception:
-                backoff = self._next_backoff(backoff)
-                log.exception("mail relay: unexpected failure, retrying in %.1fs", backoff)
-                await self._sleep(backoff)
-
-    def _next_backoff(self, previous: float) -> float:
+    def _after_failure(self) -> None:
         self._hinted |= self._retry  # the users whose mails wait: tried again by id
         self._retry = set()
-        return min(self._tuning.max_backoff_seconds, max(0.5, previous * 2))
 
     async def _next_round(self) -> None:
         until_sweep = self._last_sweep + self._tuning.sweep_seconds - self._clock.monotonic()
@@ -187,9 +161,3 @@ class MailRelay:
             rendered.html,
             rendered.link,
         )
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-        self._wake.clear()

@@ -5,10 +5,13 @@ so a concurrent change makes it a no-op (False) rather than a lost update."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from auth_api.errors import LastAdmin
 from auth_api.model.events import PendingEvent
 from auth_api.model.session import Session
 from auth_api.model.user import User
@@ -72,6 +75,27 @@ class AdminStore(Protocol):
 
     async def count_admins(self) -> int:
         """Active users with the admin role."""
+
+    def admin_removal(self) -> AbstractAsyncContextManager[None]:
+        """Held around counting the admins and removing one (a role taken, a disable):
+        one such change at a time, on every instance, so that two admins removing each
+        other at once cannot both see another admin left. WriteContention when it is not
+        had within a few seconds."""
+
+
+@asynccontextmanager
+async def keeping_an_admin(store: AdminStore, removes_an_admin: bool) -> AsyncIterator[None]:
+    """Around a write that may remove an admin (a role taken, a disable, a deletion):
+    LastAdmin before it when no other would be left. The count and the write happen
+    under the store's removal lock, so that two admins removing each other at once are
+    decided one after the other, and the refused one is left as it was."""
+    if not removes_an_admin:
+        yield
+        return
+    async with store.admin_removal():
+        if await store.count_admins() <= 1:
+            raise LastAdmin
+        yield
 
 
 def prefix_upper_bound(prefix: str) -> str:

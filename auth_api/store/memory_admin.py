@@ -3,7 +3,9 @@ the MongoDB adapter (one contract suite runs against both)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from contextlib import AbstractAsyncContextManager
 
 from auth_api.model.events import PendingEvent
 from auth_api.model.user import User
@@ -30,6 +32,7 @@ class MemoryAdminStore:
 
     def __init__(self, store: MemoryUserStore) -> None:
         self._store = store
+        self._removal = asyncio.Lock()  # one process: a lock of its own is enough
 
     async def list_users(self, query: UserQuery) -> list[User]:
         found = sorted(
@@ -79,3 +82,6 @@ class MemoryAdminStore:
 
     async def count_admins(self) -> int:
         return sum(1 for u in self._store.users.values() if u.is_active and ADMIN_ROLE in u.roles)
+
+    def admin_removal(self) -> AbstractAsyncContextManager[None]:
+        return self._removal

@@ -9,11 +9,19 @@ an index scans for it. It is an admin page's call, never on a user's request pat
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
+from auth_api.errors import WriteContention
 from auth_api.model.events import PendingEvent
 from auth_api.model.user import User
 from auth_api.store.admin_ports import (
@@ -35,6 +43,10 @@ from quizauth_wire import ADMIN_ROLE, USER_ROLE
 
 Document = dict[str, Any]
 ACTIVE = {"$ne": False}  # documents of earlier releases may lack is_active
+REMOVAL_LOCK = "admin-removal"
+# Longer than a removal takes; a holder that crashed frees the lock after it.
+REMOVAL_LOCK_SECONDS = 15.0
+REMOVAL_WAIT_SECONDS = 5.0
 
 
 def list_filter(query: UserQuery) -> Document:
@@ -74,6 +86,7 @@ class MongoAdminStore:
         self._store = users
         db = concerned_database(client, database, concerns)
         self._users: AsyncCollection[Document] = db["users"]
+        self._locks: AsyncCollection[Document] = db["locks"]
 
     async def list_users(self, query: UserQuery) -> list[User]:
         projection = {"outbox": 0, "sessions": 0}
@@ -134,3 +147,33 @@ class MongoAdminStore:
     async def count_admins(self) -> int:
         async with mongo_errors():
             return await self._users.count_documents({"roles": ADMIN_ROLE, "is_active": ACTIVE})
+
+    @asynccontextmanager
+    async def admin_removal(self) -> AsyncIterator[None]:
+        """A lease on one document of `locks`: taken by inserting it, or by taking it
+        over once expired; released by its holder's token."""
+        token = secrets.token_hex(8)
+        await self._take_removal_lock(token)
+        try:
+            yield
+        finally:
+            async with mongo_errors():
+                await self._locks.delete_one({"_id": REMOVAL_LOCK, "token": token})
+
+    async def _take_removal_lock(self, token: str) -> None:
+        deadline = time.monotonic() + REMOVAL_WAIT_SECONDS
+        while True:
+            now = datetime.now(UTC)
+            lease = {"token": token, "expires_at": now + timedelta(seconds=REMOVAL_LOCK_SECONDS)}
+            try:
+                async with mongo_errors():
+                    await self._locks.update_one(
+                        {"_id": REMOVAL_LOCK, "expires_at": {"$lt": now}},
+                        {"$set": lease},
+                        upsert=True,
+                    )
+                return
+            except DuplicateKeyError:  # held, and not expired: the upsert met it
+                if time.monotonic() > deadline:
+                    raise WriteContention("mongodb") from None
+                await asyncio.sleep(0.05)

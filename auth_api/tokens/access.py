@@ -25,9 +25,8 @@ from quizauth_wire import (
     ROLES_CLAIM,
     SCOPE_CLAIM,
     access_token_kid,
-    roles_from_claim,
+    read_access_claims,
     scope_claim,
-    scopes_from_claim,
     with_user_role,
 )
 
@@ -142,28 +141,15 @@ class AccessTokenCodec:
 
     @staticmethod
     def _to_claims(claims: dict[str, object]) -> AccessClaims:
-        sub, jti, sid = claims["sub"], claims["jti"], claims["sid"]
-        iat, exp = claims["iat"], claims["exp"]
-        if claims["token_type"] != ACCESS_TOKEN_TYPE:
-            raise NotAuthenticated
-        if not (
-            isinstance(sub, str)
-            and isinstance(jti, str)
-            and isinstance(sid, str)
-            and isinstance(iat, int)
-            and isinstance(exp, int)
-        ):
-            raise NotAuthenticated
-        roles = roles_from_claim(claims.get(ROLES_CLAIM))
-        scopes = scopes_from_claim(claims.get(SCOPE_CLAIM))
-        if roles is None or scopes is None:
+        read = read_access_claims(claims)  # the reading quizauth_client shares
+        if read is None:
             raise NotAuthenticated
         return AccessClaims(
-            user_id=sub,
-            jti=jti,
-            session_id=sid,
-            issued_at=iat,
-            expires_at=exp,
-            roles=roles,
-            scopes=scopes,
+            user_id=read.user_id,
+            jti=read.jti,
+            session_id=read.session_id,
+            issued_at=read.issued_at,
+            expires_at=read.expires_at,
+            roles=read.roles,
+            scopes=read.scopes,
         )

@@ -4,22 +4,26 @@ nothing when the state they were decided on has moved."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from auth_api.errors import WriteContention
 from auth_api.model.clock import utc_now
 from auth_api.model.events import EventType, PendingEvent
 from auth_api.model.user import User, new_user_id
+from auth_api.store import mongo_admin
 from auth_api.store.admin_ports import Disabling, Enabling, RolesChange, UserQuery
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.memory_admin import MemoryAdminStore
 from auth_api.store.mongo import MongoUserStore
-from auth_api.store.mongo_admin import MongoAdminStore
+from auth_api.store.mongo_admin import REMOVAL_LOCK, MongoAdminStore
 from auth_api.store.ports import LoginRecord
 from tests.conftest import drop_test_data
 from tests.contract.test_user_store import make_session
@@ -240,3 +244,54 @@ async def mark_deleted(stores: Stores, user_id: str) -> None:
         await stores.raw.update_one({"_id": user_id}, {"$set": {"deleted_at": utc_now()}})
     else:
         stores.users.users[user_id].deleted_at = utc_now()
+
+
+async def test_the_admin_removal_lock_is_held_by_one_at_a_time(stores: Stores) -> None:
+    """Two holders on two instances (two adapters over one database, for MongoDB): the
+    second enters only once the first has left."""
+    other = stores.admin
+    if isinstance(stores.users, MongoUserStore):
+        database = stores.raw.database
+        other = MongoAdminStore(stores.users, database.client, database.name)
+    order: list[str] = []
+    first_in = asyncio.Event()
+
+    async def first() -> None:
+        async with stores.admin.admin_removal():
+            order.append("first in")
+            first_in.set()
+            await asyncio.sleep(0.2)
+            order.append("first out")
+
+    async def second() -> None:
+        await first_in.wait()
+        async with other.admin_removal():
+            order.append("second in")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first in", "first out", "second in"]
+
+
+async def test_a_removal_lock_left_by_a_crashed_holder_is_taken_over_once_expired(
+    mongo_stores: Stores,
+) -> None:
+    locks = mongo_stores.raw.database["locks"]
+    stale = utc_now() - timedelta(seconds=1)
+    await locks.insert_one({"_id": REMOVAL_LOCK, "token": "crashed", "expires_at": stale})
+    async with mongo_stores.admin.admin_removal():
+        held = await locks.find_one({"_id": REMOVAL_LOCK})
+        assert held is not None
+        assert held["token"] != "crashed"
+    assert await locks.find_one({"_id": REMOVAL_LOCK}) is None
+
+
+async def test_a_removal_lock_held_too_long_is_a_503_not_a_hang(
+    mongo_stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locks = mongo_stores.raw.database["locks"]
+    held = utc_now() + timedelta(minutes=1)
+    await locks.insert_one({"_id": REMOVAL_LOCK, "token": "busy", "expires_at": held})
+    monkeypatch.setattr(mongo_admin, "REMOVAL_WAIT_SECONDS", 0.2)
+    with pytest.raises(WriteContention):
+        async with mongo_stores.admin.admin_removal():
+            pytest.fail("entered a lock another holds")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from auth_api.admin.service import CLI
+from quizauth_wire import ADMIN_ROLE
 from tests.lifecycle.conftest import Life
 from tests.support.api import PASSWORD, assert_problem, login, register
 
@@ -52,3 +54,27 @@ async def test_the_tombstones_placeholder_address_logs_no_one_in(life: Life) -> 
     for password in (PASSWORD, ""):
         answer = await login(life.client, f"deleted:{account.id}", password or "x" * 12)
         assert_problem(answer, 401, "INVALID_CREDENTIALS")
+
+
+async def test_the_last_admin_cannot_delete_their_account_and_loses_nothing_trying(
+    life: Life,
+) -> None:
+    admin = life.container.services.admin
+    boss, deputy = await life.account(), await life.account()
+    await admin.set_roles(CLI, boss.id, {ADMIN_ROLE})
+    for account in (boss, deputy):  # tokens issued after the role change carry it
+        fresh = (await login(life.client, account.email)).json()
+        account.token, account.refresh_token = fresh["access_token"], fresh["refresh_token"]
+    assert await admin._stores.admin.count_admins() == 1  # each test has its own users
+    refused = await life.client.request(
+        "DELETE", "/auth/me", json={"password": PASSWORD}, headers=boss.auth
+    )
+    assert_problem(refused, 409, "LAST_ADMIN")
+    assert (await life.client.get("/auth/me", headers=boss.auth)).status_code == 200
+    assert "user.deleted" not in await life.event_types(boss.id)
+
+    await admin.set_roles(CLI, deputy.id, {ADMIN_ROLE})
+    deleted = await life.client.request(
+        "DELETE", "/auth/me", json={"password": PASSWORD}, headers=boss.auth
+    )
+    assert deleted.status_code == 204

@@ -4,6 +4,7 @@ stays, and every refusal changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -190,35 +191,55 @@ async def test_with_a_second_admin_one_may_step_down(services: ServiceSet) -> No
     assert stepped_down.roles == {"user"}
 
 
-class StaleCount:
-    """Counts admins as if a concurrent step-down had not happened yet: the first
-    count, taken before the write, says two."""
+class YieldingCount:
+    """Counts the admins, letting other tasks run first: as a count on a remote store
+    would, so that two removals started together interleave."""
 
     def __init__(self, services: ServiceSet) -> None:
         self._real = services.admin._stores.admin.count_admins
-        self._calls = 0
 
     async def __call__(self) -> int:
-        self._calls += 1
-        return 2 if self._calls == 1 else await self._real()
+        await asyncio.sleep(0)
+        count = await self._real()
+        await asyncio.sleep(0)
+        return count
 
 
-async def test_a_race_that_would_leave_no_admin_is_undone(
-    services: ServiceSet, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("removal", ["disable", "drop the role"])
+async def test_two_admins_removing_each_other_at_once_leave_one_and_touch_the_other_not(
+    services: ServiceSet, monkeypatch: pytest.MonkeyPatch, removal: str
 ) -> None:
-    actor, _ = await admin_and_player(services)
-    boss_id = str(actor.user_id)
-    monkeypatch.setattr(services.admin._stores.admin, "count_admins", StaleCount(services))
-    with pytest.raises(LastAdmin):
-        await services.admin.set_roles(actor, boss_id, [])
-    boss = await services.store.find_by_id(boss_id)
-    assert boss is not None
-    assert boss.is_admin
-    changes = await events_of(services, boss_id, "user.roles_changed")
-    assert [(c["old_roles"], c["new_roles"]) for c in changes[-2:]] == [
-        (["admin", "user"], ["user"]),
-        (["user"], ["admin", "user"]),
-    ]
+    """Without the removal lock both would count two admins, and both would go. With it
+    the second is refused before it writes: the refused admin keeps their sessions and
+    their state, and no event says otherwise."""
+    first = await services.make_admin("first@example.com")
+    second = await services.make_admin("second@example.com")
+    for admin in (first, second):
+        await services.log_in(admin.email)
+    monkeypatch.setattr(services.admin._stores.admin, "count_admins", YieldingCount(services))
+
+    async def remove(actor: User, target: User) -> str | None:
+        try:
+            if removal == "disable":
+                await services.admin.disable(Actor(actor.id), target.id, "mutiny")
+            else:
+                await services.admin.set_roles(Actor(actor.id), target.id, [])
+        except LastAdmin:
+            return target.id
+        return None
+
+    refused = [r for r in await asyncio.gather(remove(first, second), remove(second, first)) if r]
+    assert len(refused) == 1
+    assert await services.admin._stores.admin.count_admins() == 1
+    kept = await services.store.find_with_sessions(refused[0])
+    assert kept is not None
+    assert kept.is_active
+    assert kept.is_admin
+    assert all(s.revoked_at is None for s in kept.sessions.values())
+    kinds = [kind for kind, _ in await pending_events(services, refused[0])]
+    assert "user.disabled" not in kinds
+    assert "session.revoked" not in kinds
+    assert kinds.count("user.roles_changed") == 1  # the promotion, nothing after
 
 
 # --- A disabled account stops everywhere --------------------------------------------------

@@ -13,6 +13,7 @@ from quizauth_wire import (
     DenylistLayout,
     access_token_kid,
     is_denied,
+    read_access_claims,
     token_header,
     valid_after_value,
 )
@@ -104,3 +105,44 @@ def test_each_denylist_key_falls_under_exactly_one_tracked_prefix(prefix: str) -
     # Redis refuses BCAST prefixes of which one starts another.
     assert not [(a, b) for a in prefixes for b in prefixes if a != b and b.startswith(a)]
     assert not any(f"{prefix}rl:login:ip:1.2.3.4".startswith(p) for p in prefixes)
+
+
+ISSUED = {
+    "token_type": "access",
+    "sub": "user-1",
+    "jti": "jti-1",
+    "sid": "session-1",
+    "iat": 1_800_000_000,
+    "exp": 1_800_000_900,
+    "roles": ["user", "admin"],
+    "scope": "quiz.write",
+}
+
+
+def test_the_claims_the_service_issues_are_read_whole() -> None:
+    read = read_access_claims(dict(ISSUED))
+    assert read is not None
+    assert (read.user_id, read.jti, read.session_id) == ("user-1", "jti-1", "session-1")
+    assert (read.issued_at, read.expires_at) == (1_800_000_000, 1_800_000_900)
+    assert (read.roles, read.scopes) == ({"user", "admin"}, {"quiz.write"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"token_type": "refresh"},
+        {"sub": 42},
+        {"jti": None},
+        {"sid": ["session-1"]},
+        {"iat": True},  # Python's bool is an int; a JSON true is not a time
+        {"exp": "1800000900"},
+        {"exp": 1_800_000_900.5},
+        {"roles": "admin"},
+        {"scope": ["quiz.write"]},
+    ],
+    ids=repr,
+)
+def test_anything_the_service_would_not_issue_is_no_access_token(change: dict[str, object]) -> None:
+    """The service's codec and quizauth_client read claims with this one function, so
+    the two refuse the same tokens."""
+    assert read_access_claims({**ISSUED, **change}) is None

@@ -1,0 +1,1 @@
+"""What the background workers of a process share."""
