@@ -42,9 +42,10 @@ WORKDIR /app
 COPY auth_api ./auth_api
 COPY consumers ./consumers
 COPY quizauth_wire ./quizauth_wire
+COPY quizauth_client ./quizauth_client
 COPY web ./web
 COPY schemas ./schemas
-RUN python3 -m compileall -q --invalidation-mode checked-hash auth_api consumers
+RUN python3 -m compileall -q --invalidation-mode checked-hash auth_api consumers quizauth_client
 
 # No uv, pip cache or build step here: the interpreter, the virtualenv and the sources.
 FROM ${PYTHON_IMAGE} AS runtime

@@ -41,6 +41,7 @@ from auth_api.security.redis_stores import (
     RedisRateLimiter,
     RedisRevocationStore,
     connect_redis,
+    near_cache_prefixes,
 )
 from auth_api.security.stores import RateLimiter, RevocationStore
 from auth_api.sessions.revocation import TokenRevocation
@@ -61,6 +62,7 @@ from auth_api.tokens.introspection import IntrospectionGate, parse_clients
 from auth_api.tokens.key_reload import KeyReloader
 from auth_api.tokens.keys import KeySet
 from auth_api.tokens.signing import load_signing
+from quizauth_client.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class Backends:
     keys: KeyStore
     accounts: AccountStore
     mail_outbox: MailOutbox
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close_connections(self) -> None:
@@ -124,6 +127,8 @@ class Container:
         await self.backends.users.setup()
         if self.settings.redis_url and self.settings.redis_mode is RedisMode.CLUSTER:
             await self._learn_cluster_layout()
+        for start in self.backends.starters:
+            await start()
         if self.settings.outbox_relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
             self._mail_task = asyncio.create_task(self.mail_relay.run(), name="mail-relay")
@@ -232,19 +237,43 @@ def connected_backends(settings: Settings) -> Backends:
     concerns = concerns_for(mongo, settings.mongo_write_concern, settings.mongo_relay_read_concern)
     store = MongoUserStore(mongo, settings.mongo_db, concerns)
     prefix = settings.redis_prefix
+    # One near cache (one tracking connection) for the denylist and the counters that
+    # introspection peeks at; None: every check reads Redis.
+    near_cache = (
+        NearCache(redis, near_cache_prefixes(prefix), settings.revocation_near_cache_keys)
+        if settings.revocation_near_cache and near_cache_fits(settings.redis_mode)
+        else None
+    )
+    revocations = RedisRevocationStore(
+        redis, prefix, read_legacy_keys=not cluster, near_cache=near_cache
+    )
     return Backends(
         users=store,
         sessions=store,
         outbox=store,
-        revocations=RedisRevocationStore(redis, prefix, read_legacy_keys=not cluster),
-        limiter=FallbackRateLimiter(RedisRateLimiter(redis, prefix, cluster=cluster)),
+        revocations=revocations,
+        limiter=FallbackRateLimiter(
+            RedisRateLimiter(redis, prefix, cluster=cluster, near_cache=near_cache)
+        ),
         publisher=kafka_publisher(settings),
         admin=MongoAdminStore(store, mongo, settings.mongo_db, concerns),
         keys=MongoKeyStore(mongo, settings.mongo_db, concerns),
         accounts=store,
         mail_outbox=store,
-        closers=[mongo.close, redis.aclose],
+        starters=[revocations.start],
+        closers=[mongo.close, redis.aclose, revocations.close],
     )
+
+
+def near_cache_fits(mode: RedisMode) -> bool:
+    """A cluster refuses the channel itself (each node tracks its own keys). Over
+    Sentinel the channel's connection could outlive a failover on the demoted master,
+    which no longer sees the writes; until that is shown safe, every check reads the
+    master, as without the cache."""
+    if mode is RedisMode.SENTINEL:
+        log.info("revocation near cache off: Redis Sentinel mode reads the master each time")
+        return False
+    return True
 
 
 def kafka_publisher(settings: Settings) -> EventPublisher:

@@ -156,6 +156,23 @@ class Settings(BaseSettings):
     )
     io_timeout_seconds: float = Field(2.0, gt=0, description="Timeout of every outbound call")
 
+    # --- Near cache of the revocation denylist (README, "Sessions and revocation") ----
+    revocation_near_cache: bool = Field(
+        True,
+        description="Keep this process's own copy of the denylist entries it read, kept "
+        "coherent by Redis (CLIENT TRACKING, broadcast mode): checking a token seen before "
+        "makes no Redis round trip. While Redis's invalidations cannot be received, every "
+        "check reads Redis, as it does on a Redis Cluster (no tracking across nodes) and in "
+        "Sentinel mode (a channel could outlive a failover on the demoted master). "
+        "Connected mode only; false: one MGET per authenticated request",
+    )
+    revocation_near_cache_keys: int = Field(
+        100_000,
+        ge=1,
+        description="Most denylist keys that copy holds (six per token on one server, three "
+        "on a cluster), least recently used dropped first",
+    )
+
     jwt_secret: SecretStr | None = Field(
         None,
         description="HS256 signing secret, >= 32 bytes; setting it selects HS256 (unless "

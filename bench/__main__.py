@@ -12,7 +12,13 @@ from pymongo import MongoClient
 
 from bench.conditions import describe, load_average
 from bench.config import SCENARIOS, SELF_CONTAINED, BenchConfig, parse_args, plan_cores
-from bench.report import compute_ratios, scenario_table, target_rows, target_table
+from bench.report import (
+    compute_ratios,
+    near_cache_table,
+    scenario_table,
+    target_rows,
+    target_table,
+)
 from bench.scenarios import Context, create_users, start_api, stop_api
 from bench.scenarios import scenario_table as scenarios_of
 from bench.servers import PrivateRedis, ensure_stack
@@ -88,13 +94,20 @@ def render(ctx: Context, report: dict[str, Any]) -> str:
     results = list(ctx.results.values())
     conditions = "\n".join(f"  {k}: {v}" for k, v in report["conditions"].items())
     notes = [f"{r.name}: {note}" for r in results for note in r.notes]
-    if "redis_per_me" in ctx.results:
-        commands = ctx.results["redis_per_me"].extra["redis_commands"]
-        notes.append(f"Redis commands during the counted /auth/me requests: {commands}")
+    for name, label in (("redis_per_me", ""), ("redis_per_me_direct", ", near cache off")):
+        if name in ctx.results:
+            commands = ctx.results[name].extra["redis_commands"]
+            notes.append(f"Redis commands during the counted /auth/me requests{label}: {commands}")
+    near_cache = near_cache_table(ctx.results, report["ratios"])
     return "\n\n".join(
         [
             "Conditions:\n" + conditions,
             scenario_table(results),
+            *(
+                [f"/auth/me, near cache of the denylist on and off:\n{near_cache}"]
+                if near_cache
+                else []
+            ),
             target_table(report["ratios"]),
             *(text for text, _ in ctx.sections.values()),
             "Notes:\n" + "\n".join(f"  - {n}" for n in notes or ["(none)"]),

@@ -10,10 +10,13 @@ from pathlib import Path
 
 # In run order. raw_hash, login and login_events_off run last and back to back: their
 # ratios compare runs, and the machine's background load drifts over minutes. scaling
-# runs first, on servers and API processes of its own.
+# runs first, on servers and API processes of its own. me_direct and redis_per_me_direct
+# ask a second API process, whose near cache of the denylist is off, right after their
+# near-cached twins: the two side by side.
 SCENARIOS = (
-    "scaling", "baseline", "me", "redis_per_me", "logout", "propagation", "register", "refresh",
-    "me_idle", "me_under_login", "raw_hash", "login", "login_events_off",
+    "scaling", "baseline", "me", "me_direct", "redis_per_me", "redis_per_me_direct", "logout",
+    "propagation", "register", "refresh", "me_idle", "me_under_login", "raw_hash", "login",
+    "login_events_off",
 )  # fmt: skip
 # Scenarios that start every server and API they use: the shared API is not needed.
 SELF_CONTAINED = frozenset({"scaling"})

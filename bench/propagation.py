@@ -28,7 +28,7 @@ from bench.stats import latency_summary
 from infra.stack_lib.api import free_port
 
 # The quiz app's modes, in the order they are reported (bench.quizapp.MODES).
-QUIZ_MODES = ("redis", "events")
+QUIZ_MODES = ("redis", "near_cache", "events")
 SESSIONS_PER_USER = 10  # under the per-user cap of 20, which would evict (and revoke)
 POLL_INTERVAL_S = 0.002
 ROUND_TIMEOUT_S = 5.0

@@ -24,6 +24,7 @@ from quizauth_client import (
     EventsDenylist,
     EventsModeSettings,
     JwksCache,
+    NearCachedDenylist,
     RedisDenylist,
     TokenVerifier,
     require_user,
@@ -45,6 +46,20 @@ async def redis_mode(config: Config) -> AsyncIterator[Denylist]:
 
 
 @asynccontextmanager
+async def near_cache_mode(config: Config) -> AsyncIterator[Denylist]:
+    """Reads the auth service's Redis once per token, then keeps a copy that Redis
+    keeps coherent (CLIENT TRACKING); ready once its invalidation channel is up."""
+    from redis.asyncio import Redis  # noqa: PLC0415 - only the Redis modes need redis-py
+
+    redis = Redis.from_url(config["redis_url"])
+    try:
+        async with NearCachedDenylist(redis, config["redis_prefix"]) as denylist:
+            yield denylist
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
 async def events_mode(config: Config) -> AsyncIterator[Denylist]:
     """Keeps the deny-set from the revocation events on Kafka."""
     settings = EventsModeSettings(config["kafka_bootstrap"], config["topic_prefix"])
@@ -54,6 +69,7 @@ async def events_mode(config: Config) -> AsyncIterator[Denylist]:
 
 MODES: dict[str, Callable[[Config], AbstractAsyncContextManager[Denylist]]] = {
     "redis": redis_mode,
+    "near_cache": near_cache_mode,
     "events": events_mode,
 }
 

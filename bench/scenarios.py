@@ -1,5 +1,7 @@
 """The scenarios of a run, in order; each returns its results. They share one API
-process; the last restarts it with the relay off."""
+process; the last restarts it with the relay off. The `_direct` scenarios ask a second
+API process, started for them, that checks revocations in Redis on every request
+(AUTH_REVOCATION_NEAR_CACHE=false)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Context:
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     password: str = field(default_factory=lambda: "bench " + secrets.token_urlsafe(12))
     api: ApiProcess | None = None
+    api_direct: ApiProcess | None = None  # the near cache off
     token: str = ""
     results: dict[str, ScenarioResult] = field(default_factory=dict)
     # Sections of the report beyond the main table: name -> (text, JSON-ready figures).
@@ -89,9 +92,21 @@ def start_api(ctx: Context, relay: bool, label: str) -> None:
 
 
 def stop_api(ctx: Context) -> None:
-    if ctx.api is not None:
-        ctx.api.stop()
-        ctx.api = None
+    for api in (ctx.api, ctx.api_direct):
+        if api is not None:
+            api.stop()
+    ctx.api = ctx.api_direct = None
+
+
+def direct_api(ctx: Context) -> ApiProcess:
+    """The API process without the near cache, on the same cores, servers and data;
+    started on first use. Idle while the other is measured, and the other while it is."""
+    if ctx.api_direct is None:
+        env = api_env(ctx, relay=False) | {"AUTH_REVOCATION_NEAR_CACHE": "false"}
+        api = ApiProcess(env, free_port(), ctx.cfg.workers, ctx.cores.server, "near-cache-off")
+        api.start()
+        ctx.api_direct = api
+    return ctx.api_direct
 
 
 def create_users(ctx: Context) -> None:
@@ -111,8 +126,10 @@ def create_users(ctx: Context) -> None:
     ctx.users_file.write_text(json.dumps([body["email"] for body in bodies[1:]]))
 
 
-def client_plan(ctx: Context, scenario: str, concurrency: int, **extra: Any) -> dict[str, Any]:
-    api = ctx.running_api()
+def client_plan(
+    ctx: Context, scenario: str, concurrency: int, api: ApiProcess | None = None, **extra: Any
+) -> dict[str, Any]:
+    api = api or ctx.running_api()
     return {
         "scenario": scenario,
         "host": "127.0.0.1",
@@ -137,12 +154,14 @@ def asyncio_scenario(ctx: Context, scenario: str, concurrency: int) -> list[Scen
     return [result]
 
 
-def wrk_scenario(ctx: Context, name: str, path: str, token: str | None) -> list[ScenarioResult]:
+def wrk_scenario(
+    ctx: Context, name: str, path: str, token: str | None, api: ApiProcess | None = None
+) -> list[ScenarioResult]:
     cfg = ctx.cfg
     return [
         run_wrk_scenario(
             name,
-            ctx.running_api(),
+            api or ctx.running_api(),
             path,
             token,
             cfg.duration_s,
@@ -153,12 +172,15 @@ def wrk_scenario(ctx: Context, name: str, path: str, token: str | None) -> list[
     ]
 
 
-def redis_per_me(ctx: Context) -> list[ScenarioResult]:
+def redis_per_me(
+    ctx: Context, name: str = "redis_per_me", api: ApiProcess | None = None
+) -> list[ScenarioResult]:
     """An exact number of /auth/me requests, and the commands Redis ran meanwhile."""
-    meter = Meter(ctx.running_api(), ctx.redis)
-    plan = client_plan(ctx, "me", ctx.cfg.connections, requests=ctx.cfg.redis_requests)
+    api = api or ctx.running_api()
+    meter = Meter(api, ctx.redis)
+    plan = client_plan(ctx, "me", ctx.cfg.connections, api, requests=ctx.cfg.redis_requests)
     raw = run_client(plan, ctx.cores.load, meter)
-    result = from_group("redis_per_me", raw["groups"]["me"], ctx.cfg.connections, meter)
+    result = from_group(name, raw["groups"]["me"], ctx.cfg.connections, meter)
     total = sum(meter.commands.values())
     result.extra |= {
         "redis_commands": meter.commands,
@@ -226,7 +248,9 @@ def scenario_table(ctx: Context) -> dict[str, Callable[[], list[ScenarioResult]]
         "scaling": lambda: scaling(ctx),
         "baseline": lambda: wrk_scenario(ctx, "baseline", "/health/live", None),
         "me": lambda: wrk_scenario(ctx, "me", "/auth/me", ctx.token),
+        "me_direct": lambda: wrk_scenario(ctx, "me_direct", "/auth/me", ctx.token, direct_api(ctx)),
         "redis_per_me": lambda: redis_per_me(ctx),
+        "redis_per_me_direct": lambda: redis_per_me(ctx, "redis_per_me_direct", direct_api(ctx)),
         "logout": lambda: logout(ctx),
         "propagation": lambda: propagation(ctx),
         "register": lambda: asyncio_scenario(ctx, "register", cfg.hash_clients),

@@ -1,9 +1,12 @@
 """Verify quizauth access tokens inside a quiz service: locally against the JWKS, with
-revocation checked in the auth service's Redis denylist (RedisDenylist), or kept from
-its revocation events on Kafka (EventsDenylist). No shared secret needed.
+revocation checked in the auth service's Redis denylist (RedisDenylist, or with a near
+cache of it, NearCachedDenylist), or kept from its revocation events on Kafka
+(EventsDenylist). No shared secret needed.
 
 The names below are imported on first use, not with the package: a quiz service needs
-redis-py only for the Redis mode, and aiokafka only for the events mode."""
+redis-py only for the Redis modes, and aiokafka only for the events mode; and the auth
+service imports `quizauth_client.near_cache`, which must bring in neither the web
+framework (`require_user`) nor httpx (`JwksCache`), which the service does not install."""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ if TYPE_CHECKING:
     )
     from quizauth_client.events_mode import EventsDenylist, EventsModeSettings
     from quizauth_client.jwks import JwksCache, JwksUnavailable
-    from quizauth_client.revocation import RedisDenylist
+    from quizauth_client.near_cache import NearCache
+    from quizauth_client.revocation import NearCachedDenylist, RedisDenylist
     from quizauth_client.verifier import AuthenticatedUser, TokenRejected, TokenVerifier
 
 _MODULE_OF = {
@@ -32,6 +36,8 @@ _MODULE_OF = {
     "EventsModeSettings": "events_mode",
     "JwksCache": "jwks",
     "JwksUnavailable": "jwks",
+    "NearCache": "near_cache",
+    "NearCachedDenylist": "revocation",
     "RedisDenylist": "revocation",
     "TokenRejected": "verifier",
     "TokenVerifier": "verifier",
@@ -49,6 +55,8 @@ __all__ = [
     "EventsModeSettings",
     "JwksCache",
     "JwksUnavailable",
+    "NearCache",
+    "NearCachedDenylist",
     "RedisDenylist",
     "TokenRejected",
     "TokenVerifier",

@@ -164,6 +164,7 @@ def access_token_kid(token: str) -> str | None:
 # --- The revocation denylist in Redis ------------------------------------------------
 
 DEFAULT_REDIS_PREFIX = "auth:"
+_DENYLIST_KINDS = ("revoked", "revoked-session", "valid-after")
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,15 @@ class DenylistLayout:
 
     def read_patterns(self) -> list[str]:
         """Key patterns a reader needs (a Redis ACL's %R~ rules): both layouts."""
-        return [f"{self.prefix}{name}:*" for name in ("revoked", "revoked-session", "valid-after")]
+        return [f"{prefix}*" for prefix in self.key_prefixes()]
+
+    def key_prefixes(self) -> tuple[str, ...]:
+        """What every denylist key starts with, one prefix per kind: the prefixes a
+        reader that keeps a copy of the denylist asks Redis to report writes under
+        (CLIENT TRACKING ... BCAST PREFIX). Each covers its kind's hash-tagged keys and
+        its legacy ones (`legacy_keys_for`) alike. No key of another kind starts with one
+        of them, and none is the start of another, as Redis requires of such prefixes."""
+        return tuple(f"{self.prefix}{name}:" for name in _DENYLIST_KINDS)
 
 
 def valid_after_value(revoked_at: float) -> int:

@@ -77,4 +77,11 @@ class MeResponse(UserResponse):
         """`roles`: those of the caller's token. A role change ends every token issued
         before it, so a live token's roles are the stored ones; and unlike a cached
         profile they are the same on every instance."""
-        return cls(**UserResponse.of(user).model_dump(), roles=sorted(roles))
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            created_at=user.created_at,
+            email_verified=user.email_verified,
+            roles=sorted(roles),
+        )

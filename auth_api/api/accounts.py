@@ -11,7 +11,14 @@ from auth_api.api.account_schemas import (
     RegisterRequest,
     UserResponse,
 )
-from auth_api.api.deps import ClaimsDep, ClientIpDep, ServicesDep, SettingsDep, UserAgentDep
+from auth_api.api.deps import (
+    ClaimsDep,
+    ClientIpDep,
+    ServicesDep,
+    SettingsDep,
+    UserAgentDep,
+    container_of,
+)
 from auth_api.api.session_schemas import TokenResponse
 from auth_api.api.token_response import token_response
 from auth_api.http.problem import (
@@ -56,7 +63,9 @@ async def login(
 
 
 @router.get("/me", responses=BEARER_PROBLEMS)
-async def me(claims: ClaimsDep, services: ServicesDep, response: Response) -> MeResponse:
-    user = await services.accounts.current_user(claims)
+async def me(claims: ClaimsDep, request: Request, response: Response) -> MeResponse:
+    # The services from the request rather than ServicesDep: one dependency fewer for
+    # FastAPI to resolve on the most frequent authenticated request.
+    user = await container_of(request).services.accounts.current_user(claims)
     response.headers["Cache-Control"] = "no-store"  # a user's data: no cache keeps it
     return MeResponse.of_token(user, claims.roles)

@@ -1,5 +1,6 @@
 """GET /metrics: the process-wide counters plus the event-delivery state of this app,
-read at scrape time (outbox backlog from the store, relay counters from the relay).
+read at scrape time (outbox backlog from the store, relay counters from the relay), and
+the state of its near cache of the denylist when it has one.
 Behind a bearer token when AUTH_METRICS_TOKEN is set; on a port of its own when
 AUTH_METRICS_PORT is (metrics_server.py)."""
 
@@ -26,6 +27,9 @@ from auth_api.api.mail_metrics import mail_exposition
 from auth_api.errors import DependencyUnavailable, NotAuthenticated
 from auth_api.events.relay import OutboxRelay
 from auth_api.health.service import BacklogGauge, reachable
+from auth_api.security.redis_stores import RedisRevocationStore
+from auth_api.security.stores import RevocationStore
+from quizauth_client.near_cache import NearCache
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -125,11 +129,60 @@ class DeliveryCollector(Collector):
         )
 
 
+class NearCacheCollector(Collector):
+    """The near cache of the denylist: whether it answers now, and how reads went."""
+
+    def __init__(self, cache: NearCache) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        cache, stats = self._cache, self._cache.stats
+        yield GaugeMetricFamily(
+            "auth_revocation_near_cache_live",
+            "1 while the near cache may answer: its invalidation channel is up",
+            value=1 if cache.live else 0,
+        )
+        yield GaugeMetricFamily(
+            "auth_revocation_near_cache_keys",
+            "Keys held in the copy: the denylist's, and introspection failure counters",
+            value=len(cache),
+        )
+        reads = CounterMetricFamily(
+            "auth_revocation_near_cache_reads",
+            "Revocation checks (and peeks at introspection failure counters), by where the "
+            "answer came from: the copy, Redis while the channel was up (a miss), or Redis "
+            "while it was down",
+            labels=["source"],
+        )
+        for source, count in (
+            ("copy", stats.hits),
+            ("redis_miss", stats.fetches),
+            ("redis_channel_down", stats.direct),
+        ):
+            reads.add_metric([source], count)
+        yield reads
+        yield CounterMetricFamily(
+            "auth_revocation_near_cache_channel_losses",
+            "Times the invalidation channel went down after being up (the copy is emptied)",
+            value=cache.channel_losses,
+        )
+
+
+def near_cache_of(revocations: RevocationStore) -> NearCache | None:
+    return revocations.near_cache if isinstance(revocations, RedisRevocationStore) else None
+
+
 def exposition(
-    outbox: OutboxReading, relay: OutboxRelay, topics: str, servers: dict[str, bool]
+    outbox: OutboxReading,
+    relay: OutboxRelay,
+    topics: str,
+    servers: dict[str, bool],
+    near_cache: NearCache | None = None,
 ) -> bytes:
     delivery = CollectorRegistry(auto_describe=False)
     delivery.register(DeliveryCollector(outbox, relay, topics, servers))
+    if near_cache is not None:
+        delivery.register(NearCacheCollector(near_cache))
     return generate_latest(REGISTRY) + generate_latest(delivery)
 
 
@@ -148,6 +201,7 @@ async def metrics(container: ContainerDep, request: Request) -> Response:
     reading = await read_outbox(container.backlog)
     backends = container.backends
     servers = await reachable(backends.users, backends.revocations)
-    body = exposition(reading, container.relay, container.topics_status, servers)
+    near_cache = near_cache_of(backends.revocations)
+    body = exposition(reading, container.relay, container.topics_status, servers, near_cache)
     body += mail_exposition(container.mail_relay)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

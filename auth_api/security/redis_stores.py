@@ -3,11 +3,17 @@
 AUTH_REDIS_PREFIX): the denylist's keys are the wire contract's
 (quizauth_wire.DenylistLayout), read by quiz services too; and
 rl:<scope>:<subject>      attempt counter of a fixed rate-limit window
+
+With AUTH_REVOCATION_NEAR_CACHE the revocation store reads the denylist, and the rate
+limiter's peeks read the introspection counters, through one near cache (the client
+library's), kept coherent by Redis's invalidation messages: checking a token seen before
+costs no round trip. Writes always go to Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +30,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from auth_api.errors import DependencyUnavailable
 from auth_api.security.stores import LimitDecision, LimitRule
 from auth_api.settings import RedisMode, Settings
+from quizauth_client.near_cache import NearCache
 from quizauth_client.sentinel import NodeAuth, SentinelAuth, connect_sentinel_master
 from quizauth_wire import DenylistLayout, is_denied_by_any
 
@@ -146,14 +153,31 @@ def glob_escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
+# RedisClusterException (CROSSSLOT refused client-side, a slot no node covers) is not a
+# RedisError: without it a cluster failure would be a 500. Sentinel's MasterNotFoundError
+# and a demoted master's READONLY are RedisErrors.
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
+# Tokens whose denylist keys the revocation store keeps named (six keys, about 0.5 KB).
+KEYS_REMEMBERED = 10_000
+# Rate-limit counters a peek may read from the near cache: those looked at on requests
+# that are otherwise answered without Redis (introspection by a quiz service).
+NEAR_CACHED_COUNTERS = ("introspect:",)
+
+
+def near_cached_counter_prefixes(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}rl:{counter}" for counter in NEAR_CACHED_COUNTERS)
+
+
+def near_cache_prefixes(prefix: str) -> tuple[str, ...]:
+    """What the service's near cache tracks: the denylist, and those counters."""
+    return DenylistLayout(prefix).key_prefixes() + near_cached_counter_prefixes(prefix)
+
+
 @asynccontextmanager
 async def redis_errors() -> AsyncIterator[None]:
     try:
         yield
-    except (RedisError, RedisClusterException, OSError) as exc:
-        # RedisClusterException (CROSSSLOT refused client-side, a slot no node covers)
-        # is not a RedisError: without it a cluster failure would be a 500. Sentinel's
-        # MasterNotFoundError and a demoted master's READONLY are RedisErrors.
+    except REDIS_FAILURES as exc:
         raise DependencyUnavailable("redis") from exc
 
 
@@ -161,12 +185,41 @@ class RedisRevocationStore:
     """Writes the hash-tagged layout. On one server each check also reads the legacy
     keys of releases before it, in the same MGET, so tokens revoked before an upgrade
     stay revoked; a cluster is a new deployment with no legacy keys (and could not read
-    them in one MGET: they lie in other slots)."""
+    them in one MGET: they lie in other slots).
 
-    def __init__(self, redis: AnyRedis, prefix: str, *, read_legacy_keys: bool = True) -> None:
+    The near cache, when there is one, tracks the three prefixes of the denylist, which
+    cover the hash-tagged keys and the legacy ones alike (`near_cache_prefixes`). On a
+    cluster its channel stays down (tracking would be per node), so every check reads
+    Redis, as without it."""
+
+    def __init__(
+        self,
+        redis: AnyRedis,
+        prefix: str,
+        *,
+        read_legacy_keys: bool = True,
+        near_cache: NearCache | None = None,
+        near_cache_keys: int | None = None,
+    ) -> None:
+        """`near_cache`: read the denylist through this one (made with
+        `near_cache_prefixes`, shared with the rate limiter); or `near_cache_keys`: make
+        one of at most that many keys. `start` keeps its invalidation channel up. With
+        neither, every check reads Redis."""
         self._redis = redis
         self._layout = DenylistLayout(prefix)
         self._read_legacy_keys = read_legacy_keys
+        self._keys_of = functools.lru_cache(maxsize=KEYS_REMEMBERED)(self._build_keys)
+        if near_cache is None and near_cache_keys is not None:
+            near_cache = NearCache(redis, near_cache_prefixes(prefix), near_cache_keys)
+        self.near_cache = near_cache
+
+    async def start(self) -> None:
+        if self.near_cache is not None:
+            await self.near_cache.start()
+
+    async def close(self) -> None:
+        if self.near_cache is not None:
+            await self.near_cache.close()
 
     async def ping(self) -> None:
         async with redis_errors():
@@ -174,31 +227,56 @@ class RedisRevocationStore:
 
     async def revoke(self, jti: str, user_id: str, ttl_seconds: int) -> None:
         key = self._layout.token_key(jti, user_id)
-        async with redis_errors():
+        async with redis_errors(), self._written([key]):
             await self._redis.set(key, b"1", ex=max(ttl_seconds, 1))
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
+        # On every authenticated request: the keys of a token are named once, and the
+        # errors are caught here rather than by a context manager made for each call.
+        keys = self._keys_of(jti, user_id, session_id)
+        try:
+            if self.near_cache is None:
+                values = await self._redis.mget(keys)
+            else:
+                values = await self.near_cache.mget(keys)
+        except REDIS_FAILURES as exc:
+            raise DependencyUnavailable("redis") from exc
+        return is_denied_by_any(values, issued_at)
+
+    def _build_keys(self, jti: str, user_id: str, session_id: str) -> tuple[str, ...]:
         keys = self._layout.keys_for(jti, user_id, session_id)
         if self._read_legacy_keys:
             keys += self._layout.legacy_keys_for(jti, user_id, session_id)
-        async with redis_errors():
-            values = await self._redis.mget(keys)
-        return is_denied_by_any(values, issued_at)
+        return tuple(keys)
 
     async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         if not session_ids:
             return
         keys = [self._layout.session_key(session_id, user_id) for session_id in session_ids]
-        async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
+        async with (
+            redis_errors(),
+            self._written(keys),
+            self._redis.pipeline(transaction=False) as pipe,
+        ):
             for key in keys:
                 pipe.set(key, b"1", ex=max(ttl_seconds, 1))
             await pipe.execute()
 
     async def revoke_user_tokens(self, user_id: str, before: int, ttl_seconds: int) -> None:
-        async with redis_errors():
-            await self._redis.set(
-                self._layout.user_key(user_id), str(before), ex=max(ttl_seconds, 1)
-            )
+        key = self._layout.user_key(user_id)
+        async with redis_errors(), self._written([key]):
+            await self._redis.set(key, str(before), ex=max(ttl_seconds, 1))
+
+    @asynccontextmanager
+    async def _written(self, keys: list[str]) -> AsyncIterator[None]:
+        """This process's own writes show in its own checks at once, without waiting
+        for Redis to report them; a write that failed may still have landed, so its
+        keys are dropped too."""
+        try:
+            yield
+        finally:
+            if self.near_cache is not None:
+                self.near_cache.invalidate(keys)
 
 
 class RedisRateLimiter:
@@ -210,11 +288,22 @@ class RedisRateLimiter:
     look and the count can both pass a limit by one; each group's own script still
     refuses past its limit."""
 
-    def __init__(self, redis: AnyRedis, prefix: str, *, cluster: bool = False) -> None:
+    def __init__(
+        self,
+        redis: AnyRedis,
+        prefix: str,
+        *,
+        cluster: bool = False,
+        near_cache: NearCache | None = None,
+    ) -> None:
+        """`near_cache`: one that tracks `near_cached_counter_prefixes(prefix)`; a peek
+        at such a counter then reads it from there (see `peek`)."""
         self._redis = redis
         self._prefix = prefix
         self._cluster = cluster
         self._script = redis.register_script(HIT_SCRIPT)
+        self._near_cache = near_cache
+        self._near_cached = near_cached_counter_prefixes(prefix) if near_cache is not None else ()
 
     async def hit(self, rules: list[LimitRule]) -> LimitDecision:
         groups = self._slot_groups(rules)
@@ -225,12 +314,29 @@ class RedisRateLimiter:
         return await self._run_groups(rules, groups, counting=True)
 
     async def peek(self, rule: LimitRule) -> LimitDecision:
+        """A counter the near cache tracks is read from it: one under its limit (most
+        often absent: nothing failed) is allowed without a round trip; one at its limit
+        is looked at by the script, which says how long the refusal lasts. The copy is
+        as fresh as the denylist's: every increment, from any process, is reported."""
+        key = self._key(rule.key)
+        if self._near_cache is not None and key.startswith(self._near_cached):
+            try:
+                [value] = await self._near_cache.mget([key])
+            except REDIS_FAILURES as exc:
+                raise DependencyUnavailable("redis") from exc
+            count = int(value or 0)
+            if rule.limit is None or count < rule.limit:
+                return LimitDecision(True, 0, (count,))
         return await self._run([rule], counting=False)
 
     async def reset(self, *keys: str) -> None:
-        async with redis_errors():
-            for group in self._key_groups([self._key(key) for key in keys]):
-                await self._redis.delete(*group)
+        full_keys = [self._key(key) for key in keys]
+        try:
+            async with redis_errors():
+                for group in self._key_groups(full_keys):
+                    await self._redis.delete(*group)
+        finally:
+            self._forget(full_keys)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}rl:{key}"
@@ -284,17 +390,30 @@ class RedisRateLimiter:
 
     async def _delete(self, keys: list[str]) -> int:
         deleted = 0
-        for group in self._key_groups(keys):
-            deleted += await self._redis.delete(*group)
+        try:
+            for group in self._key_groups(keys):
+                deleted += await self._redis.delete(*group)
+        finally:
+            self._forget(keys)
         return deleted
+
+    def _forget(self, keys: list[str]) -> None:
+        """This process's own writes to counters show in its own peeks at once."""
+        if self._near_cache is not None:
+            self._near_cache.invalidate(keys)
 
     async def _run(self, rules: list[LimitRule], *, counting: bool) -> LimitDecision:
         keys = [self._key(rule.key) for rule in rules]
         args: list[int] = [1 if counting else 0]
         for rule in rules:
             args += [-1 if rule.limit is None else rule.limit, rule.window_seconds * 1000]
-        async with redis_errors():
-            wait_ms, *counts = [int(value) for value in await self._script(keys=keys, args=args)]
+        try:
+            async with redis_errors():
+                reply = await self._script(keys=keys, args=args)
+        finally:
+            if counting:  # also when it failed: the count may have landed all the same
+                self._forget(keys)
+        wait_ms, *counts = [int(value) for value in reply]
         if wait_ms > 0:
             retry_after = math.ceil(wait_ms / 1000)
             return LimitDecision(False, retry_after, tuple(counts))

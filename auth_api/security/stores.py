@@ -36,8 +36,8 @@ class RevocationStore(Protocol):
         """Deny this token id until the token would have expired anyway."""
 
     async def is_revoked(self, jti: str, user_id: str, session_id: str, issued_at: int) -> bool:
-        """One round trip: the token's own denial, its session's, and the user's
-        valid-after time."""
+        """The token's own denial, its session's, and the user's valid-after time: at
+        most one round trip (none from a near cache that holds all three)."""
 
     async def revoke_sessions(self, user_id: str, session_ids: list[str], ttl_seconds: int) -> None:
         """Deny every access token issued within these sessions (all the user's)."""

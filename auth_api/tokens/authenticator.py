@@ -1,5 +1,6 @@
 """Turns a bearer token into trusted claims: signature and claims first (no I/O), then
-one Redis round trip for revocation of the token, its session, or the user's tokens."""
+the revocation of the token, its session, or the user's tokens: one Redis round trip,
+or none when the store's near cache holds the answer."""
 
 from __future__ import annotations
 

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from bench.report import ScenarioResult, compute_ratios, format_table, target_rows
+from bench.report import (
+    ScenarioResult,
+    compute_ratios,
+    format_table,
+    near_cache_table,
+    target_rows,
+)
 from bench.wrk import parse_wrk_output
 
 
@@ -29,9 +35,13 @@ def full_run() -> dict[str, ScenarioResult]:
         "redis_per_me": result("redis_per_me", 2000),
         "propagation_api_b": result("propagation_api_b", 40, p99_ms=12.0),
         "propagation_quiz_redis": result("propagation_quiz_redis", 40, p99_ms=20.0),
+        "propagation_quiz_near_cache": result("propagation_quiz_near_cache", 40, p99_ms=8.0),
         "propagation_quiz_events": result("propagation_quiz_events", 40, p99_ms=300.0),
+        "me_direct": result("me_direct", 16_000),
+        "redis_per_me_direct": result("redis_per_me_direct", 2000),
     }
-    results["redis_per_me"].extra["commands_per_request"] = 1.0
+    results["redis_per_me"].extra["commands_per_request"] = 0.0
+    results["redis_per_me_direct"].extra["commands_per_request"] = 1.0
     return results
 
 
@@ -41,7 +51,10 @@ def test_ratios_compare_the_right_scenarios() -> None:
     assert ratios["login_over_raw_hash"] == pytest.approx(0.92)
     assert ratios["me_p99_login_load_over_idle"] == pytest.approx(1.5)
     assert ratios["login_events_on_over_off"] == pytest.approx(460 / 470)
-    assert ratios["redis_commands_per_auth_request"] == 1.0
+    assert ratios["redis_commands_per_auth_request"] == 0.0
+    assert ratios["redis_commands_per_auth_request_direct"] == 1.0
+    assert ratios["me_direct_over_baseline"] == pytest.approx(0.4)
+    assert ratios["me_over_me_direct"] == pytest.approx(1.5)
     assert ratios["errors"] == 0
 
 
@@ -59,11 +72,24 @@ def test_a_slow_me_and_any_error_are_misses() -> None:
     assert verdicts["login / raw hash"] == "PASS"
 
 
-def test_two_commands_per_request_is_a_miss() -> None:
+def test_a_redis_command_per_request_with_the_near_cache_is_a_miss() -> None:
     results = full_run()
-    results["redis_per_me"].extra["commands_per_request"] = 2.0
+    results["redis_per_me"].extra["commands_per_request"] = 1.0
+    results["redis_per_me_direct"].extra["commands_per_request"] = 2.0
     verdicts = {row["target"]: row["verdict"] for row in target_rows(compute_ratios(results))}
     assert verdicts["Redis commands per authenticated request"] == "MISS"
+    assert verdicts["Redis commands per request, near cache off"] == "MISS"
+
+
+def test_the_near_cache_table_shows_both_sides_or_nothing() -> None:
+    results = full_run()
+    table = near_cache_table(results, compute_ratios(results))
+    assert table is not None
+    on, off = table.splitlines()[2:]
+    assert on.split()[:4] == ["on", "2,400.0", "0.60", "-"]
+    assert off.split()[:4] == ["off", "1,600.0", "0.40", "-"]
+    del results["me_direct"]
+    assert near_cache_table(results, compute_ratios(results)) is None
 
 
 def test_a_skipped_scenario_gives_no_verdict() -> None:
@@ -82,6 +108,7 @@ def test_propagation_targets_read_each_p99_and_wait_for_missing_modes() -> None:
     verdicts = {row["target"]: row["verdict"] for row in target_rows(compute_ratios(results))}
     assert verdicts["logout seen by the other API process, p99 (ms)"] == "PASS"
     assert verdicts["logout seen by a quiz app, Redis mode, p99 (ms)"] == "n/a"
+    assert verdicts["logout seen by a quiz app, near-cache mode, p99 (ms)"] == "PASS"
     assert verdicts["logout seen by a quiz app, events mode, p99 (ms)"] == "MISS"
 
 

@@ -19,11 +19,12 @@ from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
 from infra.stack_lib.api import PrivateServer, free_port
 from quizauth_client import EventsDenylist, EventsModeSettings, JwksCache, TokenVerifier
-from tests.client.test_quiz_client import auth_service, quiz_app
+from tests.client.test_quiz_client import auth_service
 from tests.events.support import outbox_drained
 from tests.support.api import bearer, login, register, unique_email
 from tests.support.logs import CapturedLogs
 from tests.support.polling import eventually
+from tests.support.quiz_app import quiz_app
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration

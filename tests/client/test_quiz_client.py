@@ -1,25 +1,26 @@
 """A tiny quiz app protected by quizauth_client, against a real auth service process
-that signs with ES256: the quiz app holds no secret, only the JWKS URL."""
+that signs with ES256: the quiz app holds no secret, only the JWKS URL. It checks
+revocations in Redis on every request (RedisDenylist), or through its near cache
+(NearCachedDenylist)."""
 
 # No `from __future__ import annotations`: FastAPI must see the local dependency object.
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
-from redis.asyncio import Redis
 
 from auth_api.settings import Settings
 from auth_api.tokens.key_directory import KeyDirectory
 from infra.stack_lib.api import free_port
-from quizauth_client import AuthenticatedUser, JwksCache, RedisDenylist, TokenVerifier, require_user
 from tests.events.processes import process, service_environment, until_live
 from tests.support.api import bearer, registered_token
+from tests.support.polling import eventually
+from tests.support.quiz_app import quiz_client as shared_quiz_client
+from tests.support.sessions import logged_in
 
 pytestmark = pytest.mark.integration
 SettingsFactory = Callable[..., Settings]
@@ -42,31 +43,18 @@ async def auth_service(
         yield base
 
 
-def quiz_app(verifier: TokenVerifier) -> FastAPI:
-    app = FastAPI()
-    user_dependency = require_user(verifier)
-
-    @app.get("/quiz/next")
-    async def next_question(
-        user: Annotated[AuthenticatedUser, Depends(user_dependency)],
-    ) -> dict[str, str]:
-        return {"player": user.user_id, "question": "What is 6 x 7?"}
-
-    return app
-
-
-@asynccontextmanager
-async def quiz_client(base: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def quiz_client(
+    base: str, settings: Settings, near_cache: bool = False
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     assert settings.redis_url is not None
-    redis = Redis.from_url(settings.redis_url)
-    async with httpx.AsyncClient() as http:
-        jwks = JwksCache(f"{base}/.well-known/jwks.json", http, refetch_cooldown=0.0)
-        denylist = RedisDenylist(redis, settings.redis_prefix)
-        verifier = TokenVerifier(jwks, denylist, settings.jwt_issuer, settings.jwt_audience)
-        transport = httpx.ASGITransport(app=quiz_app(verifier))
-        async with httpx.AsyncClient(transport=transport, base_url="http://quiz") as client:
-            yield client
-    await redis.aclose()
+    return shared_quiz_client(
+        f"{base}/.well-known/jwks.json",
+        settings.redis_url,
+        settings.redis_prefix,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        near_cache,
+    )
 
 
 async def test_quiz_app_accepts_live_tokens_and_rejects_revoked_ones_at_once(
@@ -149,3 +137,49 @@ async def test_hs256_tokens_are_never_accepted_by_the_client(
             headers={"kid": "hs-anything", "typ": "at+jwt"},
         )
         assert (await quiz.get("/quiz/next", headers=bearer(forged))).status_code == 401
+
+
+async def end_one_session(auth: httpx.AsyncClient, tokens: dict[str, str | int]) -> None:
+    """The user ends this session from another of their sessions."""
+    email = str(tokens["email"])
+    _, other = await logged_in(auth, email, agent="other device")
+    listed = await auth.get("/auth/sessions", headers=bearer(str(other["access_token"])))
+    [session_id] = [s["id"] for s in listed.json() if not s["current"]]
+    ended = await auth.delete(
+        f"/auth/sessions/{session_id}", headers=bearer(str(other["access_token"]))
+    )
+    assert ended.status_code == 204
+
+
+REVOKE = {
+    "logout": lambda auth, t: auth.post("/auth/logout", headers=bearer(str(t["access_token"]))),
+    "logout-all": lambda auth, t: auth.post(
+        "/auth/logout-all", headers=bearer(str(t["access_token"]))
+    ),
+    "ended-session": end_one_session,
+}
+
+
+@pytest.mark.parametrize("how", REVOKE)
+async def test_quiz_app_with_the_near_cache_refuses_a_revoked_token(
+    real_settings: SettingsFactory, tmp_path: Path, how: str
+) -> None:
+    settings = real_settings()
+    KeyDirectory(tmp_path / "keys").generate("ES256", activate=True)
+    async with (
+        auth_service(settings, tmp_path / "keys", tmp_path / "auth.log") as base,
+        httpx.AsyncClient(base_url=base) as auth,
+        quiz_client(base, settings, near_cache=True) as quiz,
+    ):
+        email, tokens = await logged_in(auth)
+        access = str(tokens["access_token"])
+        assert (await quiz.get("/quiz/next", headers=bearer(access))).status_code == 200
+        assert (await quiz.get("/quiz/next", headers=bearer(access))).status_code == 200
+        result = await REVOKE[how](auth, {**tokens, "email": email})
+        assert result is None or result.status_code == 204
+
+        async def refused() -> bool:
+            return (await quiz.get("/quiz/next", headers=bearer(access))).status_code == 401
+
+        await eventually(refused, 5, f"the quiz app to refuse the token after {how}")
+        assert (await quiz.get("/quiz/next", headers=bearer(access))).status_code == 401

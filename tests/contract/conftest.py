@@ -12,10 +12,16 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from auth_api.security.memory_stores import MemoryRateLimiter, MemoryRevocationStore
-from auth_api.security.redis_stores import RedisRateLimiter, RedisRevocationStore
+from auth_api.security.redis_stores import (
+    RedisRateLimiter,
+    RedisRevocationStore,
+    connect_cluster,
+    near_cache_prefixes,
+)
 from auth_api.store.memory import MemoryUserStore
 from auth_api.store.mongo import MongoUserStore
 from auth_api.store.mongo_outbox import MARKERS
+from quizauth_client.near_cache import NearCache
 from tests.conftest import drop_test_data, session_redis
 from tests.contract.twins import (
     InterferingMemoryStore,
@@ -24,6 +30,7 @@ from tests.contract.twins import (
     MongoMarkers,
     Twin,
 )
+from tests.support.near_cache import until_live
 from tests.support.servers import Servers
 
 
@@ -95,22 +102,50 @@ async def redis_client(
     await drop_test_data(servers, isolation)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster"])
-def revocations(
+@pytest.fixture(params=["memory", "redis", "redis-near-cache", "redis-cluster"])
+async def revocations(
     request: pytest.FixtureRequest, isolation: dict[str, str]
-) -> MemoryRevocationStore | RedisRevocationStore:
+) -> AsyncIterator[MemoryRevocationStore | RedisRevocationStore]:
     prefix = isolation["redis_prefix"]
     if request.param == "memory":
-        return MemoryRevocationStore()
+        yield MemoryRevocationStore()
+        return
     if request.param == "redis-cluster":
-        cluster = request.getfixturevalue("cluster_client")
-        return RedisRevocationStore(cluster, prefix, read_legacy_keys=False)
-    clustered = request.getfixturevalue("servers").redis_clustered
-    client = request.getfixturevalue("redis_client")
-    return RedisRevocationStore(client, prefix, read_legacy_keys=not clustered)
+        # With a near cache asked for: a cluster refuses its channel, so every check
+        # reads Redis, and the contract holds the same.
+        nodes = request.getfixturevalue("redis_cluster")
+        cluster = connect_cluster(nodes.url, timeout_seconds=2.0)
+        await cluster.initialize()
+        store = RedisRevocationStore(cluster, prefix, read_legacy_keys=False, near_cache_keys=1000)
+        await store.start()
+        yield store
+        await store.close()
+        await cluster.aclose()
+        return
+    # Its own client rather than `redis_client`: an async fixture cannot request another.
+    servers: Servers = request.getfixturevalue("servers")
+    near_cache_keys = 1000 if request.param == "redis-near-cache" else None
+    client = session_redis(servers)
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+    try:
+        store = RedisRevocationStore(
+            client,
+            prefix,
+            read_legacy_keys=not servers.redis_clustered,
+            near_cache_keys=near_cache_keys,
+        )
+        await store.start()
+        if store.near_cache is not None and not servers.redis_clustered:
+            await until_live(store.near_cache)  # on a cluster it stays off: direct reads
+        yield store
+        await store.close()
+    finally:
+        await client.aclose()
+    await drop_test_data(servers, isolation)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-cluster"])
+@pytest.fixture(params=["memory", "redis", "redis-near-cache", "redis-cluster"])
 def limiter(
     request: pytest.FixtureRequest, isolation: dict[str, str]
 ) -> MemoryRateLimiter | RedisRateLimiter:
@@ -120,4 +155,19 @@ def limiter(
     if request.param == "redis-cluster":
         return RedisRateLimiter(request.getfixturevalue("cluster_client"), prefix, cluster=True)
     clustered = request.getfixturevalue("servers").redis_clustered
-    return RedisRateLimiter(request.getfixturevalue("redis_client"), prefix, cluster=clustered)
+    client = request.getfixturevalue("redis_client")
+    if request.param == "redis-near-cache" and not clustered:  # a cluster has none
+        near_cache = request.getfixturevalue("live_near_cache")
+        return RedisRateLimiter(client, prefix, near_cache=near_cache)
+    return RedisRateLimiter(client, prefix, cluster=clustered)
+
+
+@pytest.fixture
+async def live_near_cache(servers: Servers, isolation: dict[str, str]) -> AsyncIterator[NearCache]:
+    """The service's kind of near cache (denylist and introspection counters), its
+    channel up, on a client of its own."""
+    async with Redis.from_url(servers.redis_url) as client:
+        cache = NearCache(client, near_cache_prefixes(isolation["redis_prefix"]), 1000)
+        async with cache:
+            await until_live(cache)
+            yield cache

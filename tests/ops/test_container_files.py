@@ -3,7 +3,9 @@ Docker engine is needed (.ci/static-checks validates the compose file with compo
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -237,3 +239,29 @@ def test_compose_signs_with_the_generated_asymmetric_key() -> None:
         jwt_keys_dir=None,
     )
     assert settings.signing_algorithm == "ES256"
+
+
+def first_party_imports(package: Path) -> set[str]:
+    """The repository's own top-level packages that `package`'s modules import."""
+    own = {d.name for d in REPO.iterdir() if (d / "__init__.py").exists()}
+    found: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found & own
+
+
+def test_the_image_holds_every_package_the_service_and_consumers_import() -> None:
+    """The service imports the client library's near cache: without its sources in the
+    image, the image would not start."""
+    copied = {
+        line.split()[1]
+        for line in dockerfile_stages()[0]
+        if line.startswith("COPY ") and not line.split()[1].startswith("--")
+    }
+    needed = first_party_imports(REPO / "auth_api") | first_party_imports(REPO / "consumers")
+    assert "quizauth_client" in needed
+    assert needed <= copied, needed - copied

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from auth_api.app import create_app
+from auth_api.security.redis_stores import RedisRevocationStore
 from auth_api.settings import Settings
 from infra.stack_lib.redis_cluster import NativeRedisCluster, redis_cli
 from quizauth_wire import DenylistLayout
@@ -118,3 +119,25 @@ async def test_a_fresh_instance_serves_a_burst_of_first_requests(
         async with running(create_app(settings)) as fresh:
             statuses = await asyncio.gather(*(me_status(fresh, access) for _ in range(40)))
     assert set(statuses) == {200}
+
+
+async def test_with_the_near_cache_asked_for_every_check_reads_the_cluster(
+    cluster_settings: SettingsFactory,
+) -> None:
+    """AUTH_REVOCATION_NEAR_CACHE=true on a cluster: its channel is refused, so the
+    copy is never used; the other instance refuses a logged-out token at once."""
+    settings = cluster_settings(revocation_near_cache=True)
+    second_app = create_app(settings)
+    async with running(create_app(settings)) as first, running(second_app) as second:
+        store = second_app.state.container.backends.revocations
+        assert isinstance(store, RedisRevocationStore)
+        assert store.near_cache is not None
+        _, tokens = await logged_in(first)
+        access = str(tokens["access_token"])
+        for _ in range(3):
+            assert await me_status(second, access) == 200
+        assert (await first.post("/auth/logout", headers=bearer(access))).status_code == 204
+        assert await me_status(second, access) == 401
+        assert not store.near_cache.live
+        assert store.near_cache.stats.hits == 0
+        assert store.near_cache.stats.direct >= 4

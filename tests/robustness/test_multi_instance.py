@@ -1,6 +1,11 @@
-"""Two real `python -m auth_api serve` processes on one Redis, MongoDB and Kafka: what
-one instance revokes, the other refuses at once, and login limits count across both.
-(tests/integration/test_real_servers.py shows the same with two in-process apps.)"""
+"""Two real `python -m auth_api serve` processes on one Redis, MongoDB and Kafka, and a
+quiz app on quizauth_client that holds only their JWKS URL: what one instance revokes,
+it refuses at once, and the other instance and the quiz app within moments (with the
+near cache, when Redis's invalidation reaches them; without, at once); login limits
+count across both instances. (tests/integration/test_real_servers.py shows the same
+with two in-process apps.) Each test runs with the near cache of the denylist on in
+both instances and the quiz app (NearCachedDenylist), and off in all three
+(RedisDenylist)."""
 
 from __future__ import annotations
 
@@ -13,12 +18,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from auth_api.tokens.key_directory import KeyDirectory
 from infra.stack_lib.api import free_port
+from quizauth_client.tracking import INVALIDATION_CHANNEL
 from tests.conftest import FAST_HASHING, drop_test_data, new_isolation
 from tests.events.processes import clean_environment, process, until_live
 from tests.support.api import assert_problem, bearer, login, register, unique_email
 from tests.support.mailbox import MailpitMailbox, wait_for_mail
+from tests.support.polling import eventually
+from tests.support.quiz_app import quiz_client
 from tests.support.servers import Servers
 from tests.support.sessions import logged_in, me_status, refresh
 
@@ -31,11 +41,16 @@ class Pair:
     first: httpx.AsyncClient
     second: httpx.AsyncClient
     mailbox: MailpitMailbox
+    quiz: httpx.AsyncClient  # the quiz app, verifying with the first instance's JWKS
+    near_cache: bool
 
 
-def cluster_environment(servers: Servers, isolation: dict[str, str]) -> dict[str, str]:
+def cluster_environment(
+    servers: Servers, isolation: dict[str, str], near_cache: bool = True
+) -> dict[str, str]:
     """Both instances' settings: the same servers, secret, database, key and topic prefix."""
     return clean_environment(
+        AUTH_REVOCATION_NEAR_CACHE=str(near_cache).lower(),
         AUTH_ENV="test",
         AUTH_JWT_SECRET=secrets.token_urlsafe(48),
         AUTH_MONGO_URL=servers.mongo_url,
@@ -61,50 +76,132 @@ def serve(processes: contextlib.ExitStack, env: dict[str, str], logs: Path) -> t
     return f"http://127.0.0.1:{port}", log
 
 
-@pytest.fixture(scope="module")
-async def pair(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pair]:
+async def channels_subscribed(redis: Redis) -> int:
+    """Connections subscribed to Redis's invalidations: one per near cache that is up."""
+    [(_, count)] = await redis.pubsub_numsub(INVALIDATION_CHANNEL)
+    return int(count)
+
+
+@pytest.fixture(scope="module", params=["near-cache", "direct"])
+async def pair(
+    request: pytest.FixtureRequest, servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Pair]:
+    near_cache = request.param == "near-cache"
     isolation = new_isolation()
-    env = cluster_environment(servers, isolation)
+    env = cluster_environment(servers, isolation, near_cache)
     logs = tmp_path_factory.mktemp("instances")
+    # Both sign with one ES256 key, so the quiz app can verify with the public JWKS.
+    KeyDirectory(logs / "keys").generate("ES256", activate=True)
+    env |= {"AUTH_JWT_ALGORITHM": "ES256", "AUTH_JWT_KEYS_DIR": str(logs / "keys")}
     try:
-        with contextlib.ExitStack() as processes:
-            (first_url, first_log), (second_url, second_log) = [
-                serve(processes, env, logs) for _ in range(2)
-            ]
-            async with (
-                httpx.AsyncClient(base_url=first_url, timeout=10) as first,
-                httpx.AsyncClient(base_url=second_url, timeout=10) as second,
-            ):
-                await until_live(first, first_log)
-                await until_live(second, second_log)
-                yield Pair(first, second, MailpitMailbox(servers.mail_api))
+        async with Redis.from_url(servers.redis_url) as redis:
+            channels_before = await channels_subscribed(redis)
+            with contextlib.ExitStack() as processes:
+                (first_url, first_log), (second_url, second_log) = [
+                    serve(processes, env, logs) for _ in range(2)
+                ]
+                async with (
+                    httpx.AsyncClient(base_url=first_url, timeout=10) as first,
+                    httpx.AsyncClient(base_url=second_url, timeout=10) as second,
+                ):
+                    await until_live(first, first_log, 30)
+                    await until_live(second, second_log, 30)
+                    if near_cache:  # else the near cache would not be what is tested
+                        channels = channels_before + 2
+
+                        async def both_up() -> bool:
+                            return await channels_subscribed(redis) >= channels
+
+                        await eventually(both_up, 10, "both instances' channels up")
+                    jwks_url = f"{first_url}/.well-known/jwks.json"
+                    prefix = isolation["redis_prefix"]
+                    async with quiz_client(
+                        jwks_url, servers.redis_url, prefix, "quizauth", "quiz-services", near_cache
+                    ) as quiz:
+                        yield Pair(
+                            first, second, MailpitMailbox(servers.mail_api), quiz, near_cache
+                        )
     finally:
         await drop_test_data(servers, isolation)
 
 
-async def test_a_logout_through_one_instance_holds_on_the_other_at_once(pair: Pair) -> None:
+async def refused_soon(instance: httpx.AsyncClient, access_token: str) -> None:
+    """Refused within a bounded wait: the other instance learns of a revocation when
+    Redis's invalidation reaches its near cache."""
+
+    async def refused() -> bool:
+        return await me_status(instance, access_token) == 401
+
+    await eventually(refused, 5, "the revocation to reach the other instance")
+    refused_now = await instance.get("/auth/me", headers=bearer(access_token))
+    assert_problem(refused_now, 401, "NOT_AUTHENTICATED")
+
+
+async def quiz_status(pair: Pair, access_token: str) -> int:
+    return (await pair.quiz.get("/quiz/next", headers=bearer(access_token))).status_code
+
+
+async def quiz_refuses_soon(pair: Pair, access_token: str) -> None:
+    """The quiz app refuses within a bounded wait, and keeps refusing."""
+
+    async def refused() -> bool:
+        return await quiz_status(pair, access_token) == 401
+
+    await eventually(refused, 5, "the revocation to reach the quiz app")
+    assert await quiz_status(pair, access_token) == 401
+
+
+async def test_a_logout_through_one_instance_holds_on_both(pair: Pair) -> None:
     _, tokens = await logged_in(pair.first)
     access, refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
     assert await me_status(pair.second, access) == 200
+    assert await me_status(pair.second, access) == 200  # now in the second's near cache
+    assert await quiz_status(pair, access) == 200
+    assert await quiz_status(pair, access) == 200  # and in the quiz app's
     assert (await pair.first.post("/auth/logout", headers=bearer(access))).status_code == 204
-    assert_problem(
-        await pair.second.get("/auth/me", headers=bearer(access)), 401, "NOT_AUTHENTICATED"
-    )
+    assert await me_status(pair.first, access) == 401  # its own write: at once
+    await refused_soon(pair.second, access)
+    await quiz_refuses_soon(pair, access)
     assert_problem(await refresh(pair.second, refresh_token), 401, "INVALID_REFRESH_TOKEN")
 
 
-async def test_a_logout_everywhere_holds_on_every_instance_at_once(pair: Pair) -> None:
+async def test_a_logout_everywhere_holds_on_every_instance(pair: Pair) -> None:
     email, on_first = await logged_in(pair.first, agent="laptop")
     _, on_second = await logged_in(pair.second, email, agent="phone")
+    for tokens in (on_first, on_second):
+        for instance in (pair.first, pair.second):
+            assert await me_status(instance, str(tokens["access_token"])) == 200
+        assert await quiz_status(pair, str(tokens["access_token"])) == 200
     everywhere = await pair.second.post(
         "/auth/logout-all", headers=bearer(str(on_second["access_token"]))
     )
     assert everywhere.status_code == 204
     for tokens in (on_first, on_second):
-        for instance in (pair.first, pair.second):
-            assert await me_status(instance, str(tokens["access_token"])) == 401
+        assert await me_status(pair.second, str(tokens["access_token"])) == 401  # at once
+        await refused_soon(pair.first, str(tokens["access_token"]))
+        await quiz_refuses_soon(pair, str(tokens["access_token"]))
     for tokens in (on_first, on_second):
         assert (await refresh(pair.first, str(tokens["refresh_token"]))).status_code == 401
+
+
+async def test_an_ended_session_holds_on_every_instance(pair: Pair) -> None:
+    email, laptop = await logged_in(pair.first, agent="laptop")
+    _, phone = await logged_in(pair.second, email, agent="phone")
+    laptop_access, phone_access = str(laptop["access_token"]), str(phone["access_token"])
+    for instance in (pair.first, pair.second):
+        assert await me_status(instance, laptop_access) == 200
+    assert await quiz_status(pair, laptop_access) == 200
+    listed = await pair.second.get("/auth/sessions", headers=bearer(phone_access))
+    [laptop_session] = [s["id"] for s in listed.json() if not s["current"]]
+    ended = await pair.second.delete(
+        f"/auth/sessions/{laptop_session}", headers=bearer(phone_access)
+    )
+    assert ended.status_code == 204
+    assert await me_status(pair.second, laptop_access) == 401  # at once
+    await refused_soon(pair.first, laptop_access)
+    await quiz_refuses_soon(pair, laptop_access)
+    assert await me_status(pair.first, phone_access) == 200
+    assert await quiz_status(pair, phone_access) == 200
 
 
 async def test_login_failures_spread_over_both_instances_share_one_limit(pair: Pair) -> None:
@@ -182,3 +279,40 @@ async def test_a_password_reset_kills_tokens_on_every_instance_at_once(pair: Pai
             assert answer.status_code == 401
     used = await pair.second.post("/auth/password/reset", json=body)
     assert_problem(used, 400, "INVALID_TOKEN")
+
+
+async def kill_invalidation_channels(redis: Redis) -> int:
+    """Close, from the server's side, every connection subscribed to the invalidations
+    (here: the second instance's, the first's and the quiz app's); how many."""
+    clients = await redis.client_list(_type="pubsub")
+    channels = [c["id"] for c in clients if "t" in c["flags"] or c.get("cmd") == "subscribe"]
+    for client_id in channels:
+        await redis.client_kill_filter(_id=client_id)
+    return len(channels)
+
+
+async def test_a_logout_while_the_channels_are_cut_is_refused_at_once(
+    pair: Pair, servers: Servers
+) -> None:
+    """Fail closed: with every near cache's channel cut just before a logout, the other
+    instance and the quiz app refuse the token on their very next check, without the
+    invalidation they never got, and still once their channels are back."""
+    _, tokens = await logged_in(pair.first)
+    access = str(tokens["access_token"])
+    for _ in range(2):  # the second check answers from the copies
+        assert await me_status(pair.second, access) == 200
+        assert await quiz_status(pair, access) == 200
+    async with Redis.from_url(servers.redis_url) as redis:
+        before = await channels_subscribed(redis)
+        killed = await kill_invalidation_channels(redis)
+        assert (await pair.first.post("/auth/logout", headers=bearer(access))).status_code == 204
+        assert await me_status(pair.second, access) == 401
+        assert await quiz_status(pair, access) == 401
+
+        async def back() -> bool:
+            return await channels_subscribed(redis) >= before
+
+        await eventually(back, 10, "the channels back")
+    assert killed >= (3 if pair.near_cache else 0)
+    assert await me_status(pair.second, access) == 401
+    assert await quiz_status(pair, access) == 401

@@ -6,8 +6,9 @@ import pytest
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from auth_api.container import near_cache_fits
 from auth_api.security.redis_stores import connect_redis
-from auth_api.settings import Settings
+from auth_api.settings import RedisMode, Settings
 from quizauth_client.sentinel import (
     NodeAuth,
     SentinelMasterRedis,
@@ -105,3 +106,10 @@ async def test_no_sentinel_that_answers_is_a_connection_error_not_a_hang() -> No
             await client.get("key")
     finally:
         await client.aclose()
+
+
+def test_the_near_cache_stays_off_in_sentinel_mode() -> None:
+    """Its channel could outlive a failover on the demoted master and miss the writes
+    of the new one; every check reads the master instead."""
+    assert not near_cache_fits(RedisMode.SENTINEL)
+    assert near_cache_fits(RedisMode.STANDALONE)

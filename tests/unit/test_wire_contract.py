@@ -10,6 +10,7 @@ import json
 import pytest
 
 from quizauth_wire import (
+    DenylistLayout,
     access_token_kid,
     is_denied,
     read_access_claims,
@@ -92,6 +93,18 @@ def test_the_reader_accepts_fractional_cut_offs_and_fails_closed_on_garbage() ->
     assert is_denied([b"1", None, None], issued_at=1)
     assert is_denied([None, b"1", None], issued_at=1)
     assert not is_denied([None, None, None], issued_at=1)
+
+
+@pytest.mark.parametrize("prefix", ["auth:", "", "test:abc:"])
+def test_each_denylist_key_falls_under_exactly_one_tracked_prefix(prefix: str) -> None:
+    layout = DenylistLayout(prefix)
+    prefixes = layout.key_prefixes()
+    keys = layout.keys_for("jti", "user", "session")
+    for key in keys + layout.legacy_keys_for("jti", "user", "session"):
+        assert sum(key.startswith(p) for p in prefixes) == 1
+    # Redis refuses BCAST prefixes of which one starts another.
+    assert not [(a, b) for a in prefixes for b in prefixes if a != b and b.startswith(a)]
+    assert not any(f"{prefix}rl:login:ip:1.2.3.4".startswith(p) for p in prefixes)
 
 
 ISSUED = {
