@@ -11,7 +11,9 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
+from auth_api.security.redis_stores import connect_cluster
 from quizauth_client import (
     AuthenticatedUser,
     Denylist,
@@ -39,7 +41,9 @@ def quiz_app(verifier: TokenVerifier) -> FastAPI:
 
 
 @asynccontextmanager
-async def quiz_denylist(redis: Redis, prefix: str, near_cache: bool) -> AsyncIterator[Denylist]:
+async def quiz_denylist(
+    redis: Redis | RedisCluster, prefix: str, near_cache: bool
+) -> AsyncIterator[Denylist]:
     """The quiz app's revocation source; with the near cache, once its channel is up."""
     if not near_cache:
         yield RedisDenylist(redis, prefix)
@@ -50,12 +54,34 @@ async def quiz_denylist(redis: Redis, prefix: str, near_cache: bool) -> AsyncIte
 
 
 @asynccontextmanager
+async def quiz_redis(redis_url: str, clustered: bool) -> AsyncIterator[Redis | RedisCluster]:
+    """The quiz app's Redis client; a cluster's learns its slots before serving."""
+    if not clustered:
+        async with Redis.from_url(redis_url) as redis:
+            yield redis
+        return
+    cluster = connect_cluster(redis_url, timeout_seconds=5.0)
+    try:
+        await cluster.initialize()
+        yield cluster
+    finally:
+        await cluster.aclose()
+
+
+@asynccontextmanager
 async def quiz_client(
-    jwks_url: str, redis_url: str, prefix: str, issuer: str, audience: str, near_cache: bool
+    jwks_url: str,
+    redis_url: str,
+    prefix: str,
+    issuer: str,
+    audience: str,
+    near_cache: bool,
+    clustered: bool = False,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the quiz app; its `denylist` attribute is the app's source."""
+    """An HTTP client of the quiz app; its `denylist` attribute is the app's source.
+    `clustered`: `redis_url` names a Redis Cluster's seed nodes."""
     async with AsyncExitStack() as stack:
-        redis = await stack.enter_async_context(Redis.from_url(redis_url))
+        redis = await stack.enter_async_context(quiz_redis(redis_url, clustered))
         http = await stack.enter_async_context(httpx.AsyncClient())
         denylist = await stack.enter_async_context(quiz_denylist(redis, prefix, near_cache))
         jwks = JwksCache(jwks_url, http, refetch_cooldown=0.0)
