@@ -21,8 +21,12 @@ from infra.stack_lib.api import free_port
 from infra.stack_lib.redis_cluster import redis_cli
 from infra.stack_lib.redis_sentinel import MASTER_NAME, NativeRedisSentinel
 from tests.conftest import running
-from tests.support.api import assert_problem, bearer, login, register, unique_email
-from tests.support.sessions import logged_in, me_status, refresh
+from tests.support.api import assert_problem, bearer
+from tests.support.sessions import logged_in, me_status
+from tests.support.two_instances import (
+    login_limit_is_shared_by_two_instances,
+    sessions_hold_across_two_instances,
+)
 
 pytestmark = pytest.mark.integration
 SettingsFactory = Callable[..., Settings]
@@ -45,36 +49,13 @@ def sentinel_settings(
 
 
 async def test_sessions_work_across_two_instances(sentinel_settings: SettingsFactory) -> None:
-    settings = sentinel_settings()
-    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
-        email, tokens = await logged_in(first)
-        access, refresh_token = str(tokens["access_token"]), str(tokens["refresh_token"])
-        assert await me_status(second, access) == 200
-        refreshed = await refresh(second, refresh_token)
-        assert refreshed.status_code == 200, refreshed.text
-        assert (await first.post("/auth/logout", headers=bearer(access))).status_code == 204
-        assert_problem(
-            await second.get("/auth/me", headers=bearer(access)), 401, "NOT_AUTHENTICATED"
-        )
-        _, other = await logged_in(second, email)
-        newest = str(other["access_token"])
-        assert await me_status(first, newest) == 200
-        assert (await second.post("/auth/logout-all", headers=bearer(newest))).status_code == 204
-        assert await me_status(first, newest) == 401
-        assert await me_status(first, str(refreshed.json()["access_token"])) == 401
-        assert (await refresh(first, str(refreshed.json()["refresh_token"]))).status_code == 401
+    await sessions_hold_across_two_instances(sentinel_settings())
 
 
 async def test_login_limits_are_shared_between_instances(
     sentinel_settings: SettingsFactory,
 ) -> None:
-    settings = sentinel_settings(login_account_ip_limit=3)
-    email = unique_email()
-    async with running(create_app(settings)) as first, running(create_app(settings)) as second:
-        assert (await register(first, email)).status_code == 201
-        for client in (first, second, first):
-            assert (await login(client, email, "wrong password!")).status_code == 401
-        assert_problem(await login(second, email, "wrong password!"), 429, "RATE_LIMITED")
+    await login_limit_is_shared_by_two_instances(sentinel_settings(login_account_ip_limit=3))
 
 
 async def test_a_master_no_sentinel_knows_is_a_503(sentinel_settings: SettingsFactory) -> None:
